@@ -1,0 +1,1 @@
+//! show stage (being written).
