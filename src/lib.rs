@@ -11,6 +11,7 @@
 //! clock every stage shares. Chat and brain (viewer questions) plug into `show` later.
 
 pub mod avatar;
+pub mod home;
 pub mod media;
 pub mod motion;
 #[cfg(feature = "render")]

@@ -1,1 +1,301 @@
-fn main() {}
+//! The `anchor` command line: run a show live, render it to a file, check a script, speak a
+//! line, generate the default avatar, benchmark.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use anchor::avatar::AvatarManifest;
+use anchor::script::Script;
+use anchor::show::{self, Mode, ShowOptions, ShowReport};
+use anchor::stream::Outputs;
+use anchor::voice::{self, DefaultVoice, Emphasis, Language, Synthesizer, Utterance};
+
+#[derive(Parser)]
+#[command(name = "anchor", version, about = "Virtual anchor (数字人主播) runtime: a product script becomes a live stream with a speaking 3D host")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Go on air: play the script live (paced to the wall clock) as HLS under OUT/live and an MP4 recording under OUT/recordings.
+    Run {
+        script: PathBuf,
+        /// Output folder.
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+        /// Stop after this many seconds (default: when the rundown ends, or never if it loops).
+        #[arg(long)]
+        seconds: Option<f64>,
+        #[command(flatten)]
+        video: VideoArgs,
+    },
+    /// Render the show to an MP4 file as fast as the machine allows (same pipeline as `run`).
+    Render {
+        script: PathBuf,
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Media seconds to render (default: one pass through the rundown).
+        #[arg(long)]
+        seconds: Option<f64>,
+        /// Where to write the per-frame lip-sync track (default: OUTPUT with .lipsync.json).
+        #[arg(long)]
+        lipsync: Option<PathBuf>,
+        /// Write a JSON report (timings, realtime factors, peak memory) here.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        #[command(flatten)]
+        video: VideoArgs,
+    },
+    /// Check a script: every problem with file:line:col; exit code 1 if there are any.
+    Check {
+        script: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Speak a line with the default voice into a WAV file.
+    Say {
+        text: String,
+        #[arg(short, long)]
+        output: PathBuf,
+        /// zh-CN or en-US (default: guessed from the text).
+        #[arg(long)]
+        lang: Option<String>,
+        /// Livelier delivery.
+        #[arg(long)]
+        strong: bool,
+    },
+    /// Write the default avatar (avatar.glb + avatar.yaml) into a folder.
+    Avatar {
+        #[arg(long, default_value = "avatars/default")]
+        out: PathBuf,
+    },
+    /// Measure realtime factors of render+encode (640x360 and 960x540→1280x720) and TTS.
+    Bench {
+        #[arg(long, default_value = "scripts/demo.yaml")]
+        script: PathBuf,
+        /// Media seconds per configuration.
+        #[arg(long, default_value_t = 20.0)]
+        seconds: f64,
+        /// Also measure 1920x1080 (for GPU machines).
+        #[arg(long)]
+        hd: bool,
+        #[arg(long, default_value = "out/bench")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Args, Clone)]
+struct VideoArgs {
+    /// cpu: render 960x540, stream 1280x720. gpu: render and stream 1920x1080.
+    #[arg(long, value_enum, default_value_t = Preset::Cpu)]
+    preset: Preset,
+    /// Render width (overrides the preset).
+    #[arg(long)]
+    width: Option<u32>,
+    #[arg(long)]
+    height: Option<u32>,
+    /// Encoded width (overrides the preset).
+    #[arg(long)]
+    out_width: Option<u32>,
+    #[arg(long)]
+    out_height: Option<u32>,
+    #[arg(long, default_value_t = show::DEFAULT_FPS)]
+    fps: u32,
+    /// Seed for blinks and idle motion.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Preset {
+    Cpu,
+    Gpu,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+impl VideoArgs {
+    fn sizes(&self) -> (u32, u32, u32, u32) {
+        let (w, h, ow, oh) = match self.preset {
+            Preset::Cpu => (960, 540, show::DEFAULT_OUT_WIDTH, show::DEFAULT_OUT_HEIGHT),
+            Preset::Gpu => (1920, 1080, 1920, 1080),
+        };
+        (self.width.unwrap_or(w), self.height.unwrap_or(h), self.out_width.unwrap_or(ow), self.out_height.unwrap_or(oh))
+    }
+}
+
+fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ANCHOR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,wgpu=error,wgpu_hal=error,naga=warn,bevy_render=warn,bevy_app=warn,bevy_winit=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    match real_main() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", error_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The whole cause chain on one line.
+fn error_line(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+    }
+    parts.join(": ")
+}
+
+fn real_main() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run { script, out, seconds, video } => {
+            let outputs = Outputs::Live { hls_dir: out.join("live"), recording: out.join("recordings").join(format!("{}.mp4", timestamp())) };
+            let report = run_show(&script, Mode::Live, outputs.clone(), seconds, None, &video)?;
+            if let Outputs::Live { hls_dir, recording } = &outputs {
+                println!("on air for {:.1} s ({} frames); HLS: {}; recording: {}", report.media_secs, report.frames, hls_dir.join("index.m3u8").display(), recording.display());
+            }
+            if report.underruns > 0 {
+                println!("the voice was late for {} frames (silence was sent)", report.underruns);
+            }
+        }
+        Command::Render { script, output, seconds, lipsync, report: report_path, video } => {
+            let lipsync = lipsync.unwrap_or_else(|| output.with_extension("lipsync.json"));
+            let report = run_show(&script, Mode::Render, Outputs::File { path: output.clone() }, seconds, Some(lipsync.clone()), &video)?;
+            println!(
+                "rendered {:.2} s ({} frames) to {} in {:.1} s: {:.2}x realtime; lip-sync track: {}",
+                report.media_secs, report.frames, output.display(), report.wall_secs, report.media_secs / report.wall_secs.max(1e-9), lipsync.display()
+            );
+            if let Some(path) = report_path {
+                let json = serde_json::json!({ "report": report, "peak_rss_mib": peak_rss_mib() });
+                std::fs::write(&path, serde_json::to_vec_pretty(&json)?).with_context(|| format!("cannot write {}", path.display()))?;
+            }
+        }
+        Command::Check { script, format } => return check(&script, format),
+        Command::Say { text, output, lang, strong } => {
+            let language = match lang {
+                Some(tag) => Language::from_tag(&tag).with_context(|| format!("unknown language `{tag}`: use zh-CN or en-US"))?,
+                None if text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)) => Language::ZhCn,
+                None => Language::EnUs,
+            };
+            let mut v = DefaultVoice::new()?;
+            let t = std::time::Instant::now();
+            let emphasis = if strong { Emphasis::Strong } else { Emphasis::Normal };
+            let chunk = v.synthesize(&Utterance { text, language, emphasis })?;
+            let wall = t.elapsed().as_secs_f64();
+            voice::write_wav(&output, &chunk)?;
+            println!("{}: {:.2} s of speech, {} phonemes, synthesized at {:.0}x realtime", output.display(), chunk.duration_secs(), chunk.phonemes.len(), chunk.duration_secs() / wall.max(1e-9));
+        }
+        Command::Avatar { out } => {
+            anchor::avatar::generate_default(&out)?;
+            println!("wrote {}", out.display());
+        }
+        Command::Bench { script, seconds, hd, out } => bench(&script, seconds, hd, &out)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn load(script_path: &Path) -> Result<(Script, AvatarManifest)> {
+    let script = Script::load(script_path)?;
+    let dir = script_path.parent().unwrap_or(Path::new("."));
+    let avatar_dir = anchor::home::resolve(&script.show.avatar, dir);
+    let avatar = AvatarManifest::load(&avatar_dir)?;
+    Ok((script, avatar))
+}
+
+fn run_show(script_path: &Path, mode: Mode, outputs: Outputs, seconds: Option<f64>, lipsync: Option<PathBuf>, video: &VideoArgs) -> Result<ShowReport> {
+    let (script, avatar) = load(script_path)?;
+    let (width, height, out_width, out_height) = video.sizes();
+    let opts = ShowOptions { mode, width, height, out_width, out_height, fps: video.fps, outputs, seconds, lipsync, seed: video.seed };
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        // A second Ctrl-C while finishing is ignored; the recording is closed properly.
+        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed));
+    }
+    tracing::info!(title = %script.show.title, ?mode, width, height, out_width, out_height, fps = video.fps, "starting show");
+    Ok(show::run(&script, &avatar, &opts, &stop)?)
+}
+
+fn check(path: &Path, format: Format) -> Result<ExitCode> {
+    match Script::load(path) {
+        Ok(script) => {
+            if format == Format::Json {
+                println!("{}", serde_json::json!({ "ok": true, "file": path, "problems": [] }));
+            } else {
+                println!("{}: ok ({} products, {} segments)", path.display(), script.products.len(), script.segments.len());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            if format == Format::Json {
+                println!("{}", serde_json::json!({ "ok": false, "file": path, "problems": e.to_string().lines().collect::<Vec<_>>() }));
+            } else {
+                eprintln!("{e}");
+            }
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Runs `anchor render` in a child process per configuration (so peak memory is per run).
+fn bench(script: &Path, seconds: f64, hd: bool, out: &Path) -> Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let exe = std::env::current_exe()?;
+    let mut configs = vec![("640x360", ["640", "360", "640", "360"]), ("960x540→1280x720", ["960", "540", "1280", "720"])];
+    if hd {
+        configs.push(("1920x1080", ["1920", "1080", "1920", "1080"]));
+    }
+    println!("{:<20} {:>9} {:>9} {:>11} {:>10} {:>10} {:>9}", "config", "media s", "wall s", "realtime", "render ms", "encode ms", "peak MiB");
+    let mut tts = (0.0, 0.0);
+    for (name, [w, h, ow, oh]) in configs {
+        let file = out.join(format!("bench-{w}x{h}.mp4"));
+        let report_path = out.join(format!("bench-{w}x{h}.json"));
+        let status = std::process::Command::new(&exe)
+            .args(["render"]).arg(script).arg("-o").arg(&file).args(["--seconds", &seconds.to_string()])
+            .args(["--width", w, "--height", h, "--out-width", ow, "--out-height", oh, "--report"]).arg(&report_path)
+            .stdout(std::process::Stdio::null())
+            .status()?;
+        if !status.success() {
+            bail!("bench run {name} failed");
+        }
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&report_path)?)?;
+        let r: ShowReport = serde_json::from_value(v["report"].clone()).unwrap_or_default();
+        let frames = r.frames.max(1) as f64;
+        println!(
+            "{:<20} {:>9.1} {:>9.1} {:>10.2}x {:>10.1} {:>10.1} {:>9.0}",
+            name, r.media_secs, r.wall_secs, r.media_secs / r.wall_secs.max(1e-9), 1000.0 * r.render_wall_secs / frames, 1000.0 * r.encode_wall_secs / frames, v["peak_rss_mib"].as_f64().unwrap_or(0.0)
+        );
+        tts = (tts.0 + r.tts_audio_secs, tts.1 + r.tts_wall_secs);
+    }
+    println!("TTS: {:.1} s of speech in {:.2} s: {:.1}x realtime", tts.0, tts.1, tts.0 / tts.1.max(1e-9));
+    Ok(())
+}
+
+/// Peak resident memory of this process (VmHWM), MiB.
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|kb| kb.parse::<f64>().ok()))
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+fn timestamp() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    format!("show-{secs}")
+}

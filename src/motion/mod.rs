@@ -1,6 +1,23 @@
 //! motion: speech timings, gestures, emotion and time in; a per-frame avatar [`Pose`] out.
 //!
-//! Pure Rust, no Bevy types. The vocabulary here ([`HumanBone`] with VRM 1.0 humanoid names,
+//! Pure Rust, no Bevy types. [`Animator`] is the front door: schedule speech chunks
+//! ([`Animator::add_speech`]), gestures and emotion changes on the media timeline (seconds),
+//! then ask for [`Animator::pose_at`] any media time; the pose is a pure function of the seed,
+//! the schedule and the time, so frames can be rendered in any order.
+//!
+//! Layers (one file each), bottom to top:
+//! - `idle`: relaxed stance (the rig's rest pose is a T-pose; the stance lowers the arms),
+//!   breathing, weight shift, head drift;
+//! - `gestures`: keyframed clips (wave, present_product, nod, point) crossfaded over idle;
+//! - stress nods: small head dips on stressed syllables while speaking;
+//! - `visemes`: coarticulated viseme weights and `mouth_open` (viseme open-ness × loudness);
+//! - `emotion`: expression presets with smooth transitions; `blink`: seeded random blinks.
+//!
+//! Coordinates: glTF / VRM 1.0 normalized rig, +Y up, the avatar faces +Z, its left is +X,
+//! rest rotations identity; `Pose::bones` are local rotations relative to rest. `rig` has a
+//! reference skeleton and forward kinematics used to check what a viewer would see.
+//!
+//! The vocabulary here ([`HumanBone`] with VRM 1.0 humanoid names,
 //! [`Expression`] with VRM preset names, the 15 visemes of [`crate::voice::Viseme`]) is the
 //! contract with avatars: an avatar's `avatar.yaml` maps each name to its own node / morph
 //! target, so any rigged model plugs in.
@@ -8,6 +25,17 @@
 use glam::Quat;
 
 use crate::voice::Viseme;
+
+mod animator;
+mod blink;
+mod curves;
+pub mod emotion;
+pub mod gestures;
+mod idle;
+pub mod rig;
+pub mod visemes;
+
+pub use animator::Animator;
 
 /// VRM 1.0 humanoid bones the motion layer drives (a subset of the VRM list; fingers as one
 /// bone each side).

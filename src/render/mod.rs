@@ -1,1 +1,184 @@
-//! render stage (being written).
+//! render: per-frame avatar [`Pose`]s in, RGBA frames out.
+//!
+//! A Bevy app with no window, driven one frame at a time by [`Renderer::render`]: the caller
+//! passes the pose for the media time the frame will be shown at, so lips and sound cannot
+//! drift apart. The avatar is a glTF model mapped by its manifest; it is drawn with a toon
+//! material (MToon-like; no PBR uber-shader, no MSAA, no shadow maps: they are far too slow
+//! on a CPU rasterizer), and the AI-disclosure label is composited onto every frame.
+
+mod overlay;
+mod scene;
+mod toon;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use glam::Vec3;
+
+pub use overlay::Overlay;
+pub use toon::{ToonMaterial, ToonParams};
+
+use crate::avatar::AvatarManifest;
+use crate::motion::{Expression, HumanBone, Pose};
+use crate::voice::Viseme;
+
+/// Default render size on a CPU machine (the stream scales to its output size).
+pub const DEFAULT_WIDTH: u32 = 960;
+pub const DEFAULT_HEIGHT: u32 = 540;
+
+/// A morph target the motion layer drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MorphTarget {
+    Viseme(Viseme),
+    Expression(Expression),
+    /// Driven by [`Pose::mouth_open`].
+    JawOpen,
+}
+
+/// Camera framing: position, look-at target, vertical field of view.
+#[derive(Debug, Clone, Copy)]
+pub struct CameraSpec {
+    pub position: Vec3,
+    pub target: Vec3,
+    pub fov_deg: f32,
+}
+
+/// The key light of the toon shader.
+#[derive(Debug, Clone, Copy)]
+pub struct LightSpec {
+    /// Direction toward the light (world space).
+    pub direction: Vec3,
+    pub color: [f32; 3],
+    pub ambient: [f32; 3],
+    /// Where lit turns to shade, `[0, 1]` of half-Lambert.
+    pub terminator: f32,
+}
+
+/// Toon parameters of one named material.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MaterialSpec {
+    pub shade: Option<[f32; 3]>,
+    /// rgb + strength.
+    pub rim: Option<[f32; 4]>,
+    pub specular: f32,
+    /// Drawn at its base color, no lighting (light panels, screens).
+    pub unlit: bool,
+}
+
+/// Everything the renderer needs (built from an avatar manifest by [`RenderConfig::new`]).
+#[derive(Debug, Clone)]
+pub struct RenderConfig {
+    pub width: u32,
+    pub height: u32,
+    pub avatar_dir: PathBuf,
+    /// Model file, relative to `avatar_dir`.
+    pub model_file: String,
+    pub bones: Vec<(HumanBone, String)>,
+    /// (target, node name, morph target name)
+    pub morphs: Vec<(MorphTarget, String, String)>,
+    pub camera: CameraSpec,
+    pub light: LightSpec,
+    /// Linear RGB clear color.
+    pub background: [f32; 3],
+    pub materials: HashMap<String, MaterialSpec>,
+    /// AI-disclosure text shown on screen for the whole stream.
+    pub label: String,
+}
+
+/// One rendered frame, RGBA8 sRGB, rows tightly packed.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub width: u32,
+    pub height: u32,
+    pub rgba: Vec<u8>,
+}
+
+/// Errors of the render stage. None is recoverable inside the stage: the show reports them.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// No Vulkan driver: on a CPU machine Mesa's lavapipe provides one.
+    #[error("no Vulkan driver found ({0}); install one with `sudo apt-get install mesa-vulkan-drivers libvulkan1` (scripts/setup.sh does this)")]
+    NoVulkan(String),
+    /// The avatar model could not be read or loaded.
+    #[error("cannot load avatar model {path}: {reason}")]
+    Model { path: PathBuf, reason: String },
+    /// The manifest names a node or morph target the model lacks.
+    #[error("avatar manifest does not match the model: {0}")]
+    Rig(String),
+    /// No font with CJK glyphs for the on-screen label.
+    #[error("no CJK font found (tried {0} and the usual Debian paths); install one with `sudo apt-get install fonts-noto-cjk` or set ANCHOR_FONT=/path/to/font.ttc")]
+    Font(PathBuf),
+    /// The GPU (or lavapipe) failed while rendering or reading back a frame.
+    #[error("rendering failed: {0}")]
+    Gpu(String),
+    /// Invalid size.
+    #[error("invalid render size {0}x{1}: width and height must be even and at least 64")]
+    Size(u32, u32),
+}
+
+impl RenderConfig {
+    /// The render setup for an avatar at `width`x`height` with the AI label `label`.
+    pub fn new(avatar: &AvatarManifest, width: u32, height: u32, label: &str) -> RenderConfig {
+        avatar.render_config(width, height, label)
+    }
+}
+
+/// The offscreen renderer. Owns a Bevy app; not `Send` across threads mid-frame: create it on
+/// the thread that drives it.
+pub struct Renderer {
+    stage: scene::Stage,
+    overlay: Overlay,
+    width: u32,
+    height: u32,
+}
+
+impl Renderer {
+    /// Starts Bevy, loads the avatar and binds its rig. Takes a second or two.
+    pub fn new(cfg: &RenderConfig) -> Result<Renderer, RenderError> {
+        if cfg.width < 64 || cfg.height < 64 || cfg.width % 2 != 0 || cfg.height % 2 != 0 {
+            return Err(RenderError::Size(cfg.width, cfg.height));
+        }
+        preflight_vulkan()?;
+        let font = overlay::load_font()?;
+        let overlay = Overlay::disclosure_label(&cfg.label, cfg.width, cfg.height, &font);
+        let _span = tracing::info_span!("render_init", width = cfg.width, height = cfg.height).entered();
+        let stage = scene::Stage::new(cfg)?;
+        Ok(Renderer { stage, overlay, width: cfg.width, height: cfg.height })
+    }
+
+    /// Renders the avatar in `pose`, with the label composited.
+    pub fn render(&mut self, pose: &Pose) -> Result<Frame, RenderError> {
+        let _span = tracing::trace_span!("render_frame").entered();
+        let mut rgba = self.stage.render(pose)?;
+        let expected = (self.width * self.height * 4) as usize;
+        if rgba.len() != expected {
+            return Err(RenderError::Gpu(format!("readback gave {} bytes, expected {expected}", rgba.len())));
+        }
+        self.overlay.apply(&mut rgba, self.width, self.height);
+        Ok(Frame { width: self.width, height: self.height, rgba })
+    }
+
+    /// Where the AI label sits on screen (x, y, w, h), for tests and previews.
+    pub fn label_rect(&self) -> (u32, u32, u32, u32) {
+        self.overlay.rect()
+    }
+}
+
+/// Checks for a Vulkan loader and an ICD before Bevy starts (Bevy would panic without one).
+fn preflight_vulkan() -> Result<(), RenderError> {
+    // SAFETY: dlopen with a valid NUL-terminated name; the handle is closed right away.
+    let handle = unsafe { libc::dlopen(c"libvulkan.so.1".as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+    if handle.is_null() {
+        return Err(RenderError::NoVulkan("libvulkan.so.1 is not installed".into()));
+    }
+    // SAFETY: `handle` is a non-null handle returned by dlopen above.
+    unsafe { libc::dlclose(handle) };
+    if std::env::var_os("VK_ICD_FILENAMES").is_some() || std::env::var_os("VK_DRIVER_FILES").is_some() {
+        return Ok(());
+    }
+    let dirs = ["/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d", "/usr/local/share/vulkan/icd.d"];
+    let any_icd = dirs.iter().any(|d| {
+        std::fs::read_dir(d).map(|mut it| it.any(|e| e.map(|e| e.path().extension().is_some_and(|x| x == "json")).unwrap_or(false))).unwrap_or(false)
+    });
+    if any_icd { Ok(()) } else { Err(RenderError::NoVulkan("no ICD in /usr/share/vulkan/icd.d".into())) }
+}

@@ -1,1 +1,93 @@
-//! stream stage (being written).
+//! stream: encode once, write the outputs.
+//!
+//! In: per video frame, one RGBA8 frame (`frame_width x frame_height`) and exactly the audio of
+//! that frame's interval on the shared clock ([`crate::media`]: mono f32 at 48 kHz; frame `n`
+//! is shown at `MediaTime::of_frame(n, fps)`). Out: one ffmpeg process encoding H.264
+//! (libx264 veryfast/zerolatency, BT.709 4:2:0, a keyframe exactly every 2 s, CBR-like rate
+//! scaled to the output size: 2.5 Mb/s at 720p30) + AAC-LC 128 kb/s 48 kHz mono, written to
+//! [`Outputs`]:
+//! - [`Outputs::Live`]: HLS preview `hls_dir/index.m3u8` (2 s segments, 20 s sliding window,
+//!   old segments deleted, `EXT-X-PROGRAM-DATE-TIME`, independent segments) and a fragmented
+//!   MP4 recording that stays playable if the process is killed — one `tee` muxer, each stream
+//!   mapped once. A failing HLS side is dropped with an error log; the recording continues.
+//! - [`Outputs::File`]: a normal MP4 with the index at the front (`+faststart`).
+//!
+//! Video goes to ffmpeg's stdin and audio to a second pipe on its fd 3, each from its own writer
+//! thread behind a bounded queue, so neither pipe can block the other. Timestamps come from the
+//! frame and sample counts only. ffmpeg's stderr goes to `tracing` (target
+//! `anchor::stream::ffmpeg`) and its last lines into error messages.
+//!
+//! Metadata: `title`, `comment` = AI label, `ai_label`, `ai_generated=1` in the MP4 (`udta`/
+//! `mdta` keys: `ffprobe -show_format` shows all four); in the HLS segments the MPEG-TS
+//! `service_name` (title) and `service_provider` ("AI-generated: " + label), which ffprobe
+//! shows as program tags. TODO: HLS-level timed metadata (ID3 / `EXT-X-DATERANGE`) is not
+//! written; ffmpeg 5.1's HLS muxer has no option for it.
+
+mod command;
+mod config;
+mod encoder;
+mod process;
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use command::{HLS_PLAYLIST, HLS_SEGMENT_PATTERN};
+pub use config::{
+    AUDIO_BITRATE, DEFAULT_FFMPEG, DEFAULT_STALL_TIMEOUT, EncoderOptions, FFMPEG_ENV, HLS_LIST_SIZE, HLS_SEGMENT_SECS,
+    Outputs, StreamConfig, VIDEO_BITRATE_720P30, video_bitrate,
+};
+pub use encoder::{Encoder, StreamStats};
+
+/// Errors of the stream stage. [`StreamError::is_recoverable`] says whether the same
+/// [`Encoder`] can keep going.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// The ffmpeg program could not be found. Not recoverable: install ffmpeg.
+    #[error(
+        "ffmpeg not found on PATH (tried `{}`); install it with `sudo apt-get install ffmpeg` (scripts/setup.sh does this) or set ANCHOR_FFMPEG",
+        program.display()
+    )]
+    FfmpegNotFound { program: PathBuf },
+    /// ffmpeg exists but could not be started (permissions, resources). Not recoverable.
+    #[error("could not start {}: {source}", program.display())]
+    Spawn { program: PathBuf, source: std::io::Error },
+    /// The configuration is unusable (sizes, fps, empty AI label, path characters). Not
+    /// recoverable: fix the config.
+    #[error("invalid stream config: {field}: {problem}")]
+    InvalidConfig { field: &'static str, problem: String },
+    /// An output directory could not be created or written. Not recoverable: fix the path or
+    /// its permissions.
+    #[error("output directory {} is not writable: {source}", path.display())]
+    OutputNotWritable { path: PathBuf, source: std::io::Error },
+    /// A pushed frame had the wrong number of bytes. Recoverable: nothing was written; push a
+    /// correct frame.
+    #[error("frame {frame}: expected {expected} bytes of RGBA8, got {got}")]
+    FrameSize { frame: u64, expected: usize, got: usize },
+    /// A frame came with the wrong number of audio samples. Recoverable: nothing was written.
+    #[error("frame {frame}: expected {expected} audio samples for its interval, got {got}")]
+    AudioLength { frame: u64, expected: usize, got: usize },
+    /// ffmpeg exited before we were done (or with an error at the end). Not recoverable for
+    /// this encoder; a fragmented recording written so far stays playable. Start a new one.
+    #[error("ffmpeg exited early ({status}); last lines of its log:\n{log_tail}")]
+    FfmpegExited { status: String, log_tail: String },
+    /// ffmpeg took no data for the stall timeout while still running; it was killed. Not
+    /// recoverable for this encoder.
+    #[error("ffmpeg accepted no data for {waited:?}; last lines of its log:\n{log_tail}")]
+    Stalled { waited: Duration, log_tail: String },
+    /// The encoder stopped after an earlier error (given) and takes no more data. Not
+    /// recoverable.
+    #[error("encoder is closed: {reason}")]
+    Closed { reason: String },
+    /// An operating-system error around the process or its pipes. Not recoverable.
+    #[error("stream i/o: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl StreamError {
+    /// True when the encoder that returned this error can still take frames.
+    pub fn is_recoverable(&self) -> bool {
+        matches!(self, StreamError::FrameSize { .. } | StreamError::AudioLength { .. })
+    }
+}

@@ -7,6 +7,19 @@
 //! Engines implement [`Synthesizer`]. The default engine needs no model files: espeak-ng
 //! through its C library, with our own Mandarin front end (normalization, segmentation,
 //! pinyin with tones) feeding espeak-ng's `cmn-latn-pinyin` voice, and `en-us` for English.
+//!
+//! Files: `espeak.rs` (the [`DefaultVoice`] engine and its worker thread), `zh/` (Mandarin
+//! normalization, segmentation, pinyin), `visemes.rs` (espeak-ng phoneme → viseme),
+//! `resample.rs` (22.05 kHz → 48 kHz), `split.rs` ([`split_sentences`]), `wav.rs` ([`write_wav`]).
+
+mod resample;
+mod split;
+pub mod visemes;
+mod wav;
+pub mod zh;
+
+pub use split::split_sentences;
+pub use wav::write_wav;
 
 /// Spoken language of an utterance (BCP-47 in scripts: `zh-CN`, `en-US`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]

@@ -1,0 +1,153 @@
+//! The ffmpeg command line, built from a [`StreamConfig`] as a plain list of arguments (no
+//! shell). Pure, so the tests can read it.
+
+use std::ffi::OsString;
+use std::path::Path;
+
+use super::config::{AUDIO_BITRATE, HLS_LIST_SIZE, HLS_SEGMENT_SECS, Outputs, StreamConfig, video_bitrate};
+use crate::media::SAMPLE_RATE;
+
+/// File descriptor on which ffmpeg reads the audio (`pipe:3`); video comes on stdin (`pipe:0`).
+pub(crate) const AUDIO_FD: i32 = 3;
+/// Name of the HLS playlist inside `hls_dir`.
+pub const HLS_PLAYLIST: &str = "index.m3u8";
+/// Segment file name pattern inside `hls_dir`.
+pub const HLS_SEGMENT_PATTERN: &str = "seg_%06d.ts";
+
+/// All arguments after the program name.
+pub(crate) fn ffmpeg_args(cfg: &StreamConfig) -> Vec<OsString> {
+    let mut a: Vec<OsString> = Vec::new();
+    let mut push = |items: &[&str]| a.extend(items.iter().map(OsString::from));
+    let fps = cfg.fps.to_string();
+    let gop = (cfg.fps * HLS_SEGMENT_SECS).to_string();
+    let frame_size = format!("{}x{}", cfg.frame_width, cfg.frame_height);
+    let rate = SAMPLE_RATE.to_string();
+    let vbit = video_bitrate(cfg.out_width, cfg.out_height, cfg.fps);
+    let (vb, buf) = (format!("{}k", vbit / 1000), format!("{}k", vbit / 1000));
+    let ab = format!("{}k", AUDIO_BITRATE / 1000);
+    let audio_in = format!("pipe:{AUDIO_FD}");
+
+    push(&["-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+info", "-y"]);
+    // Input 0: raw RGBA frames on stdin; timestamps = frame index / fps (never arrival time).
+    push(&["-f", "rawvideo", "-pix_fmt", "rgba", "-s", &frame_size, "-framerate", &fps, "-i", "pipe:0"]);
+    // Input 1: raw f32le mono 48 kHz on fd 3; timestamps = sample count / 48000.
+    push(&["-thread_queue_size", "512", "-f", "f32le", "-ar", &rate, "-ac", "1", "-i", &audio_in]);
+    // Each stream mapped once; the tee muxer fans them out.
+    push(&["-map", "0:v:0", "-map", "1:a:0"]);
+    push(&["-vf", &video_filter(cfg)]);
+    push(&["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv"]);
+    push(&["-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-profile:v", "high", "-pix_fmt", "yuv420p"]);
+    // A keyframe exactly every 2 s: fixed GOP, no scene-cut keyframes.
+    push(&["-g", &gop, "-keyint_min", &gop, "-sc_threshold", "0"]);
+    push(&["-b:v", &vb, "-maxrate", &vb, "-bufsize", &buf]);
+    push(&["-c:a", "aac", "-b:a", &ab, "-ar", &rate, "-ac", "1"]);
+    push(&["-metadata", &format!("title={}", cfg.title)]);
+    push(&["-metadata", &format!("comment={}", cfg.ai_label)]);
+    push(&["-metadata", &format!("ai_label={}", cfg.ai_label)]);
+    push(&["-metadata", "ai_generated=1"]);
+    // MPEG-TS (HLS segments) carries these in its SDT; ffprobe shows them as program tags.
+    push(&["-metadata", &format!("service_name={}", cfg.title)]);
+    push(&["-metadata", &format!("service_provider=AI-generated: {}", cfg.ai_label)]);
+
+    match &cfg.outputs {
+        Outputs::File { path } => {
+            push(&["-movflags", "+faststart+use_metadata_tags", "-f", "mp4"]);
+            a.push(path.as_os_str().to_owned());
+        }
+        Outputs::Live { hls_dir, recording } => {
+            // The MP4 in the tee needs the codec headers out of band; MPEG-TS re-inserts them
+            // before every keyframe itself.
+            push(&["-flags", "+global_header", "-f", "tee"]);
+            a.push(tee_spec(hls_dir, recording));
+        }
+    }
+    a
+}
+
+/// Scales (lanczos) only when the sizes differ; converts to BT.709 limited-range 4:2:0 (the
+/// matrix players assume for HD; swscale's default would be BT.601).
+fn video_filter(cfg: &StreamConfig) -> String {
+    let scale = if (cfg.frame_width, cfg.frame_height) == (cfg.out_width, cfg.out_height) {
+        "scale=out_color_matrix=bt709:out_range=tv:flags=lanczos+accurate_rnd+full_chroma_int".to_owned()
+    } else {
+        format!(
+            "scale={}:{}:out_color_matrix=bt709:out_range=tv:flags=lanczos+accurate_rnd+full_chroma_int",
+            cfg.out_width, cfg.out_height
+        )
+    };
+    format!("{scale},format=yuv420p")
+}
+
+/// `[hls options]hls_dir/index.m3u8|[mp4 options]recording`, escaped for the tee muxer's two
+/// parsing levels (slave list split on `|`, then `key=value:` options).
+fn tee_spec(hls_dir: &Path, recording: &Path) -> OsString {
+    let playlist = hls_dir.join(HLS_PLAYLIST);
+    let segments = hls_dir.join(HLS_SEGMENT_PATTERN);
+    let hls_opts = [
+        ("f", "hls".to_owned()),
+        ("hls_time", HLS_SEGMENT_SECS.to_string()),
+        ("hls_list_size", HLS_LIST_SIZE.to_string()),
+        ("hls_flags", "delete_segments+independent_segments+program_date_time".to_owned()),
+        ("hls_segment_filename", segments.to_string_lossy().into_owned()),
+        // A failing preview must not take the recording down with it.
+        ("onfail", "ignore".to_owned()),
+    ];
+    let mp4_opts = [("f", "mp4".to_owned()), ("movflags", "+frag_keyframe+empty_moov+default_base_moof+use_metadata_tags".to_owned())];
+    let slave = |opts: &[(&str, String)], file: &Path| {
+        let body: Vec<String> = opts.iter().map(|(k, v)| format!("{k}={}", escape(v, "\\':]"))).collect();
+        escape(&format!("[{}]{}", body.join(":"), file.to_string_lossy()), "\\'|")
+    };
+    OsString::from(format!("{}|{}", slave(&hls_opts, &playlist), slave(&mp4_opts, recording)))
+}
+
+/// Backslash-escapes `specials` and whitespace, as `av_get_token` reads them.
+fn escape(s: &str, specials: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if specials.contains(c) || c.is_whitespace() {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn cfg(outputs: Outputs) -> StreamConfig {
+        StreamConfig {
+            frame_width: 960,
+            frame_height: 540,
+            out_width: 1280,
+            out_height: 720,
+            fps: 30,
+            outputs,
+            title: "t".into(),
+            ai_label: "AI".into(),
+        }
+    }
+
+    #[test]
+    fn gop_is_two_seconds_and_bitrate_720p_is_2500k() {
+        let args: Vec<String> = ffmpeg_args(&cfg(Outputs::File { path: "o.mp4".into() }))
+            .into_iter()
+            .map(|s| s.to_string_lossy().into_owned())
+            .collect();
+        let after = |flag: &str| args.iter().position(|a| a == flag).map(|i| args[i + 1].clone());
+        assert_eq!(after("-g").as_deref(), Some("60"));
+        assert_eq!(after("-keyint_min").as_deref(), Some("60"));
+        assert_eq!(after("-b:v").as_deref(), Some("2500k"));
+        assert!(after("-vf").is_some_and(|f| f.starts_with("scale=1280:720:")));
+    }
+
+    #[test]
+    fn tee_spec_escapes_special_characters() {
+        let s = tee_spec(&PathBuf::from("/tmp/a b:c|d"), &PathBuf::from("/r|x.mp4"));
+        let s = s.to_string_lossy();
+        assert!(s.contains("hls_segment_filename=/tmp/a\\\\\\ b\\\\:c\\|d/seg_%06d.ts"), "{s}");
+        assert!(s.ends_with("]/r\\|x.mp4"), "{s}");
+    }
+}

@@ -1,0 +1,577 @@
+//! [`DefaultVoice`]: espeak-ng through its C library, no model files.
+//!
+//! espeak-ng keeps global, unsynchronised state, so exactly one thread in the process ever
+//! calls it: a worker spawned on first use that owns the library for the life of the process
+//! and serves synthesis jobs over a bounded channel. Every [`DefaultVoice`] is a cheap handle
+//! holding a sender to that worker (no lock around the library; requests queue in the channel).
+//!
+//! Output mode is `AUDIO_OUTPUT_SYNCHRONOUS`: `espeak_Synth` runs on the worker thread and
+//! calls our synth callback with 16-bit samples at espeak-ng's rate (22 050 Hz) and event
+//! lists (word and phoneme events). The callback appends them to a thread-local collector
+//! of the worker thread.
+
+use std::cell::RefCell;
+use std::ffi::{CStr, CString, c_char, c_int, c_short};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+use espeakng_sys as sys;
+
+use super::visemes::{is_pause, is_vowel, viseme_for};
+use super::zh::{self, ZhToken};
+use super::{Emphasis, Language, PhonemeTiming, SpeechChunk, Synthesizer, Utterance, VoiceError, Viseme, WordTiming};
+
+/// espeak-ng voice for Mandarin given as tone-numbered pinyin.
+pub const ZH_VOICE: &str = "cmn-latn-pinyin";
+/// espeak-ng voice for English.
+pub const EN_VOICE: &str = "en-us";
+/// Jobs waiting for the worker before `synthesize` blocks (callers are few: the show's voice
+/// stage and tests).
+const QUEUE: usize = 8;
+/// Silence put between a Chinese and an embedded English segment, seconds.
+const SEGMENT_GAP_S: f32 = 0.06;
+
+/// Delivery settings of one segment, in espeak-ng's units.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Prosody {
+    /// Words per minute (`espeakRATE`; for the pinyin voice a "word" is a syllable).
+    rate: i32,
+    /// Base pitch 0–100 (`espeakPITCH`, default 50).
+    pitch: i32,
+    /// Pitch range 0–100 (`espeakRANGE`, default 50).
+    range: i32,
+    /// Volume 0–200 (`espeakVOLUME`, default 100).
+    volume: i32,
+}
+
+impl Prosody {
+    fn of(language: Language, emphasis: Emphasis) -> Prosody {
+        let rate = match language {
+            Language::ZhCn => 200,
+            Language::EnUs => 175,
+        };
+        match emphasis {
+            Emphasis::Normal => Prosody { rate, pitch: 50, range: 50, volume: 100 },
+            // Livelier: a bit faster, higher and wider pitch, louder.
+            Emphasis::Strong => Prosody { rate: rate * 112 / 100, pitch: 62, range: 80, volume: 125 },
+        }
+    }
+}
+
+/// One espeak-ng call: a voice, its text, its prosody.
+#[derive(Debug, Clone)]
+struct SegmentJob {
+    voice: &'static str,
+    text: String,
+    prosody: Prosody,
+}
+
+/// What espeak-ng produced for one segment.
+#[derive(Debug, Default)]
+struct SegmentOut {
+    samples: Vec<i16>,
+    events: Vec<RawEvent>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EventKind {
+    Word,
+    Phoneme,
+}
+
+/// An espeak-ng event copied out of the callback. Times in samples at espeak-ng's rate from
+/// the start of the segment.
+#[derive(Debug, Clone)]
+struct RawEvent {
+    kind: EventKind,
+    /// Character position in the segment text (1-based, as espeak-ng reports it).
+    text_position: i32,
+    /// Word length in characters (word events).
+    length: i32,
+    at_sample: usize,
+    /// Phoneme mnemonic (phoneme events).
+    name: String,
+}
+
+struct Job {
+    segments: Vec<SegmentJob>,
+    reply: Sender<Result<Vec<SegmentOut>, VoiceError>>,
+}
+
+/// Why the worker could not start; kept so later `new()` calls report the same error.
+#[derive(Debug, Clone)]
+enum InitFailure {
+    Engine(String),
+    Voice(String),
+}
+
+impl From<&InitFailure> for VoiceError {
+    fn from(f: &InitFailure) -> Self {
+        match f {
+            InitFailure::Engine(m) => VoiceError::EngineInit(m.clone()),
+            InitFailure::Voice(v) => VoiceError::MissingVoice(v.clone()),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct WorkerHandle {
+    jobs: Sender<Job>,
+    sample_rate: u32,
+}
+
+/// The process's one espeak-ng worker, started on first use.
+fn worker() -> Result<WorkerHandle, VoiceError> {
+    static WORKER: OnceLock<Result<WorkerHandle, InitFailure>> = OnceLock::new();
+    WORKER.get_or_init(spawn_worker).as_ref().map(Clone::clone).map_err(VoiceError::from)
+}
+
+fn spawn_worker() -> Result<WorkerHandle, InitFailure> {
+    let (jobs_tx, jobs_rx) = bounded::<Job>(QUEUE);
+    let (init_tx, init_rx) = bounded::<Result<u32, InitFailure>>(1);
+    std::thread::Builder::new()
+        .name("espeak-ng".into())
+        .spawn(move || worker_main(init_tx, jobs_rx))
+        .map_err(|e| InitFailure::Engine(format!("cannot spawn the espeak-ng thread: {e}")))?;
+    let rate = init_rx
+        .recv()
+        .map_err(|_| InitFailure::Engine("the espeak-ng thread stopped while starting".into()))??;
+    Ok(WorkerHandle { jobs: jobs_tx, sample_rate: rate })
+}
+
+thread_local! {
+    /// Samples and events of the segment being synthesized on this (the worker) thread.
+    static COLLECTOR: RefCell<SegmentOut> = RefCell::new(SegmentOut::default());
+}
+
+/// Upper bound on events read from one callback list (the list is documented to end with
+/// `espeakEVENT_LIST_TERMINATED`; this only guards against a corrupt list).
+const MAX_EVENTS_PER_CALLBACK: usize = 4096;
+
+/// espeak-ng's synth callback (synchronous mode: called on the worker thread inside
+/// `espeak_Synth`). Returns 0 to continue, 1 to abort.
+unsafe extern "C" fn synth_callback(wav: *mut c_short, numsamples: c_int, events: *mut sys::espeak_EVENT) -> c_int {
+    COLLECTOR.with(|cell| {
+        let Ok(mut out) = cell.try_borrow_mut() else {
+            return 1;
+        };
+        let base = out.samples.len();
+        if !wav.is_null() && numsamples > 0 {
+            // SAFETY: espeak-ng passes `numsamples` valid samples at `wav` for this call.
+            let s = unsafe { std::slice::from_raw_parts(wav, numsamples as usize) };
+            out.samples.extend_from_slice(s);
+        }
+        if events.is_null() {
+            return 0;
+        }
+        for k in 0..MAX_EVENTS_PER_CALLBACK {
+            // SAFETY: the list is terminated by an event of type LIST_TERMINATED; we stop there.
+            let ev = unsafe { &*events.add(k) };
+            #[allow(non_upper_case_globals)]
+            let kind = match ev.type_ {
+                sys::espeak_EVENT_TYPE_espeakEVENT_LIST_TERMINATED => break,
+                sys::espeak_EVENT_TYPE_espeakEVENT_WORD => EventKind::Word,
+                sys::espeak_EVENT_TYPE_espeakEVENT_PHONEME => EventKind::Phoneme,
+                _ => continue,
+            };
+            let name = if kind == EventKind::Phoneme {
+                // SAFETY: for phoneme events the union holds `string`, a char[8] that is
+                // NUL-terminated unless all 8 bytes are used; we read at most 8 bytes.
+                let raw = unsafe { ev.id.string };
+                let bytes: Vec<u8> = raw.iter().take_while(|&&b| b != 0).map(|&b| b as u8).collect();
+                String::from_utf8_lossy(&bytes).into_owned()
+            } else {
+                String::new()
+            };
+            // audio_position is in ms from the start of this espeak_Synth call.
+            let at_ms = ev.audio_position.max(0) as usize;
+            let _ = base;
+            out.events.push(RawEvent {
+                kind,
+                text_position: ev.text_position,
+                length: ev.length,
+                at_sample: at_ms, // converted to samples by the worker once the rate is known
+                name,
+            });
+        }
+        0
+    })
+}
+
+fn worker_main(init: Sender<Result<u32, InitFailure>>, jobs: Receiver<Job>) {
+    let opts = (sys::espeakINITIALIZE_PHONEME_EVENTS | sys::espeakINITIALIZE_DONT_EXIT) as c_int;
+    // SAFETY: first and only initialisation on this thread; NULL path = the default data dir.
+    let rate = unsafe { sys::espeak_Initialize(sys::espeak_AUDIO_OUTPUT_AUDIO_OUTPUT_SYNCHRONOUS, 0, std::ptr::null(), opts) };
+    if rate <= 0 {
+        let _ = init.send(Err(InitFailure::Engine(format!("espeak_Initialize returned {rate}"))));
+        return;
+    }
+    // SAFETY: a plain `extern "C"` function with the signature espeak-ng expects.
+    unsafe { sys::espeak_SetSynthCallback(Some(synth_callback)) };
+    for voice in [EN_VOICE, ZH_VOICE] {
+        if let Err(e) = set_voice(voice) {
+            tracing::error!(voice, error = %e, "espeak-ng voice missing");
+            let _ = init.send(Err(InitFailure::Voice(voice.to_string())));
+            return;
+        }
+    }
+    let rate = rate as u32;
+    tracing::info!(sample_rate = rate, version = %espeak_version(), "espeak-ng ready");
+    if init.send(Ok(rate)).is_err() {
+        return;
+    }
+    let mut current_voice: Option<&'static str> = Some(ZH_VOICE);
+    for job in jobs.iter() {
+        let result = run_job(&job.segments, &mut current_voice, rate);
+        let _ = job.reply.send(result);
+    }
+}
+
+fn espeak_version() -> String {
+    let mut path: *const c_char = std::ptr::null();
+    // SAFETY: espeak_Info returns a static string (or NULL) and writes the data path pointer.
+    let v = unsafe { sys::espeak_Info(&mut path) };
+    if v.is_null() {
+        return "unknown".into();
+    }
+    // SAFETY: non-null, NUL-terminated static string owned by the library.
+    unsafe { CStr::from_ptr(v) }.to_string_lossy().into_owned()
+}
+
+fn set_voice(name: &str) -> Result<(), VoiceError> {
+    let c = CString::new(name).map_err(|_| VoiceError::MissingVoice(name.to_string()))?;
+    // SAFETY: valid NUL-terminated string; called on the worker thread only.
+    let rc = unsafe { sys::espeak_SetVoiceByName(c.as_ptr()) };
+    if rc == sys::espeak_ERROR_EE_OK { Ok(()) } else { Err(VoiceError::MissingVoice(name.to_string())) }
+}
+
+fn set_param(p: sys::espeak_PARAMETER, value: i32) -> Result<(), VoiceError> {
+    // SAFETY: plain value call on the worker thread.
+    let rc = unsafe { sys::espeak_SetParameter(p, value, 0) };
+    if rc == sys::espeak_ERROR_EE_OK {
+        Ok(())
+    } else {
+        Err(VoiceError::Synthesis(format!("espeak_SetParameter({p}, {value}) failed ({rc})")))
+    }
+}
+
+fn run_job(segments: &[SegmentJob], current_voice: &mut Option<&'static str>, rate: u32) -> Result<Vec<SegmentOut>, VoiceError> {
+    let mut outs = Vec::with_capacity(segments.len());
+    for seg in segments {
+        if *current_voice != Some(seg.voice) {
+            set_voice(seg.voice)?;
+            *current_voice = Some(seg.voice);
+        }
+        set_param(sys::espeak_PARAMETER_espeakRATE, seg.prosody.rate)?;
+        set_param(sys::espeak_PARAMETER_espeakPITCH, seg.prosody.pitch)?;
+        set_param(sys::espeak_PARAMETER_espeakRANGE, seg.prosody.range)?;
+        set_param(sys::espeak_PARAMETER_espeakVOLUME, seg.prosody.volume)?;
+        let text = CString::new(seg.text.replace('\0', " "))
+            .map_err(|e| VoiceError::Synthesis(format!("text with NUL: {e}")))?;
+        COLLECTOR.with(|c| {
+            if let Ok(mut c) = c.try_borrow_mut() {
+                *c = SegmentOut::default();
+            }
+        });
+        let bytes = text.as_bytes_with_nul().len();
+        // SAFETY: `text` is a valid NUL-terminated UTF-8 buffer alive for the call; in
+        // synchronous mode espeak_Synth returns only after all callbacks have run.
+        let rc = unsafe {
+            sys::espeak_Synth(
+                text.as_ptr().cast(),
+                bytes,
+                0,
+                sys::espeak_POSITION_TYPE_POS_CHARACTER,
+                0,
+                sys::espeakCHARS_UTF8,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            )
+        };
+        let mut out = COLLECTOR.with(|c| c.try_borrow_mut().map(|mut c| std::mem::take(&mut *c)).unwrap_or_default());
+        if rc != sys::espeak_ERROR_EE_OK {
+            return Err(VoiceError::Synthesis(format!("espeak_Synth failed ({rc}) for voice {}", seg.voice)));
+        }
+        for ev in &mut out.events {
+            ev.at_sample = ev.at_sample * rate as usize / 1000;
+        }
+        outs.push(out);
+    }
+    Ok(outs)
+}
+
+/// The built-in voice: espeak-ng with our Mandarin front end. Audio at
+/// [`crate::media::SAMPLE_RATE`], phoneme timings from espeak-ng's phoneme events.
+///
+/// Cheap to create after the first one (all share the process's espeak-ng worker thread).
+#[derive(Clone)]
+pub struct DefaultVoice {
+    worker: WorkerHandle,
+}
+
+impl std::fmt::Debug for DefaultVoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DefaultVoice").field("espeak_rate", &self.worker.sample_rate).finish()
+    }
+}
+
+impl DefaultVoice {
+    /// Starts (or joins) the espeak-ng worker and checks both voices (`cmn-latn-pinyin`,
+    /// `en-us`) are installed; loads the Mandarin segmentation dictionary.
+    ///
+    /// Errors: [`VoiceError::EngineInit`] when libespeak-ng or its data cannot start,
+    /// [`VoiceError::MissingVoice`] when a voice is not installed. Neither is recoverable.
+    pub fn new() -> Result<Self, VoiceError> {
+        let worker = worker()?;
+        zh::warm_up();
+        Ok(DefaultVoice { worker })
+    }
+
+    /// espeak-ng's native output rate (22 050 Hz on Debian), before resampling.
+    pub fn engine_sample_rate(&self) -> u32 {
+        self.worker.sample_rate
+    }
+}
+
+/// Where a segment's words come from, to turn espeak-ng word events into [`WordTiming`]s.
+#[derive(Debug, Default)]
+struct SegmentPlan {
+    job: Option<SegmentJob>,
+    /// Start character (1-based, as espeak-ng counts) of each espeak "word" we placed, with
+    /// the index of the output word it belongs to and whether it carries word stress.
+    marks: Vec<(i32, usize, bool)>,
+}
+
+/// Splits an utterance into espeak-ng segments and the output words.
+fn plan(utt: &Utterance) -> (Vec<SegmentPlan>, Vec<String>) {
+    let prosody = Prosody::of(utt.language, utt.emphasis);
+    let mut plans = Vec::new();
+    let mut words: Vec<String> = Vec::new();
+    match utt.language {
+        Language::EnUs => {
+            let text = english_text(&utt.text);
+            let mut p = SegmentPlan::default();
+            // Words come from espeak-ng's own word events (text positions) below.
+            p.job = Some(SegmentJob { voice: EN_VOICE, text, prosody });
+            plans.push(p);
+        }
+        Language::ZhCn => {
+            let mut cur = SegmentPlan::default();
+            let mut text = String::new();
+            let flush = |cur: &mut SegmentPlan, text: &mut String, plans: &mut Vec<SegmentPlan>| {
+                if !cur.marks.is_empty() {
+                    cur.job = Some(SegmentJob { voice: ZH_VOICE, text: std::mem::take(text), prosody });
+                    plans.push(std::mem::take(cur));
+                }
+                text.clear();
+                cur.marks.clear();
+            };
+            for tok in zh::analyze(&utt.text) {
+                match tok {
+                    ZhToken::Word { text: w, syllables } => {
+                        let wi = words.len();
+                        words.push(w);
+                        // Word stress on the last syllable with a full tone.
+                        let stressed = syllables.iter().rposition(|s| zh::pinyin::tone(s) != 5);
+                        for (k, s) in syllables.iter().enumerate() {
+                            if !text.is_empty() {
+                                text.push(' ');
+                            }
+                            let pos = text.chars().count() as i32 + 1;
+                            cur.marks.push((pos, wi, Some(k) == stressed));
+                            text.push_str(s);
+                        }
+                    }
+                    ZhToken::Pause { long } => {
+                        text.push_str(if long { " ." } else { " ," });
+                    }
+                    ZhToken::Latin(l) => {
+                        flush(&mut cur, &mut text, &mut plans);
+                        let wi = words.len();
+                        words.push(l.clone());
+                        let mut p = SegmentPlan::default();
+                        p.marks.push((1, wi, true));
+                        let en = Prosody { rate: prosody.rate * 175 / 200, ..prosody };
+                        p.job = Some(SegmentJob { voice: EN_VOICE, text: english_text(&spell_acronyms(&l)), prosody: en });
+                        plans.push(p);
+                    }
+                }
+            }
+            flush(&mut cur, &mut text, &mut plans);
+        }
+    }
+    (plans, words)
+}
+
+/// All-capital words of up to 5 letters are spelled (`VIP` → `V I P`); others pass through.
+fn spell_acronyms(s: &str) -> String {
+    s.split_whitespace()
+        .map(|w| {
+            let letters = w.chars().all(|c| c.is_ascii_uppercase());
+            if letters && (2..=5).contains(&w.len()) && w != "OK" {
+                w.chars().map(String::from).collect::<Vec<_>>().join(" ")
+            } else {
+                w.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Text for the English voice: whitespace collapsed; SSML/phoneme markup is off anyway.
+fn english_text(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl Synthesizer for DefaultVoice {
+    fn synthesize(&mut self, utterance: &Utterance) -> Result<SpeechChunk, VoiceError> {
+        let span = tracing::debug_span!("synthesize", lang = utterance.language.tag(), chars = utterance.text.chars().count());
+        let _enter = span.enter();
+        let started = Instant::now();
+        let (plans, plan_words) = plan(utterance);
+        let jobs: Vec<SegmentJob> = plans.iter().filter_map(|p| p.job.clone()).collect();
+        let out_rate = crate::media::SAMPLE_RATE;
+        if jobs.is_empty() {
+            return Ok(SpeechChunk { pcm: Vec::new(), sample_rate: out_rate, phonemes: Vec::new(), words: Vec::new() });
+        }
+        let (reply_tx, reply_rx) = bounded(1);
+        self.worker
+            .jobs
+            .send(Job { segments: jobs, reply: reply_tx })
+            .map_err(|_| VoiceError::Synthesis("the espeak-ng worker has stopped".into()))?;
+        let outs = reply_rx
+            .recv()
+            .map_err(|_| VoiceError::Synthesis("the espeak-ng worker dropped the request".into()))??;
+        let rate = self.worker.sample_rate;
+        let chunk = assemble(utterance, &plans, &plan_words, outs, rate)?;
+        let wall = started.elapsed().as_secs_f64();
+        tracing::debug!(audio_s = chunk.duration_secs(), wall_s = wall, phonemes = chunk.phonemes.len(), "synthesized");
+        Ok(chunk)
+    }
+}
+
+/// Concatenates segments, builds timings, resamples to the output rate.
+fn assemble(
+    utt: &Utterance,
+    plans: &[SegmentPlan],
+    plan_words: &[String],
+    outs: Vec<SegmentOut>,
+    rate: u32,
+) -> Result<SpeechChunk, VoiceError> {
+    let gap = (SEGMENT_GAP_S * rate as f32) as usize;
+    let mut samples: Vec<i16> = Vec::new();
+    let mut phonemes: Vec<PhonemeTiming> = Vec::new();
+    let mut words: Vec<WordTiming> = Vec::new();
+    // Per output word: (start, end) in seconds, extended as syllables arrive.
+    let mut word_spans: Vec<Option<(f32, f32)>> = vec![None; plan_words.len()];
+    let secs = |s: usize| s as f32 / rate as f32;
+    let plans_with_jobs = plans.iter().filter(|p| p.job.is_some());
+    for (i, (plan, out)) in plans_with_jobs.zip(outs).enumerate() {
+        if i > 0 {
+            samples.extend(std::iter::repeat_n(0i16, gap));
+        }
+        let offset = samples.len();
+        let seg_len = out.samples.len();
+        samples.extend_from_slice(&out.samples);
+        let seg_end = offset + seg_len;
+        // Phoneme events in order; stress marks (`'` primary, `,` secondary) are zero-length
+        // markers for the next vowel in espeak-ng's phoneme stream.
+        let mut evs: Vec<&RawEvent> = out.events.iter().collect();
+        evs.sort_by_key(|e| e.at_sample);
+        let word_evs: Vec<&RawEvent> = evs.iter().copied().filter(|e| e.kind == EventKind::Word).collect();
+        let ph_evs: Vec<&RawEvent> = evs.iter().copied().filter(|e| e.kind == EventKind::Phoneme).collect();
+        let mut pending_stress = false;
+        // Which espeak word (index into word_evs) each phoneme belongs to.
+        let word_of = |at: usize| word_evs.iter().rposition(|w| w.at_sample <= at);
+        for (k, ev) in ph_evs.iter().enumerate() {
+            let name = ev.name.as_str();
+            if name == "'" || name == "," {
+                pending_stress |= name == "'";
+                continue;
+            }
+            let start = offset + ev.at_sample.min(seg_len);
+            let end = ph_evs[k + 1..]
+                .iter()
+                .map(|n| offset + n.at_sample.min(seg_len))
+                .find(|&e| e > start)
+                .unwrap_or(seg_end);
+            if end <= start {
+                continue;
+            }
+            let viseme = viseme_for(name);
+            let vowel = is_vowel(name);
+            let mut stressed = false;
+            if vowel {
+                stressed = match utt.language {
+                    Language::EnUs => pending_stress,
+                    Language::ZhCn => word_of(ev.at_sample)
+                        .and_then(|wi| mark_for(plan, word_evs[wi]))
+                        .is_some_and(|(_, _, s)| s),
+                };
+                pending_stress = false;
+            }
+            if !is_pause(name) {
+                // Extend the output word this phoneme belongs to.
+                let target = match utt.language {
+                    Language::ZhCn => word_of(ev.at_sample).and_then(|wi| mark_for(plan, word_evs[wi])).map(|m| m.1),
+                    Language::EnUs => None,
+                };
+                if let Some(t) = target {
+                    let span = word_spans[t].get_or_insert((secs(start), secs(end)));
+                    span.0 = span.0.min(secs(start));
+                    span.1 = span.1.max(secs(end));
+                }
+            }
+            phonemes.push(PhonemeTiming { phoneme: name.to_string(), viseme, start: secs(start), end: secs(end), stressed });
+        }
+        if utt.language == Language::EnUs {
+            let text: Vec<char> = plan.job.as_ref().map(|j| j.text.chars().collect()).unwrap_or_default();
+            for (k, w) in word_evs.iter().enumerate() {
+                let from = (w.text_position.max(1) - 1) as usize;
+                let to = (from + w.length.max(0) as usize).min(text.len());
+                let word: String = text.get(from..to).map(|c| c.iter().collect()).unwrap_or_default();
+                let start = offset + w.at_sample.min(seg_len);
+                let next = word_evs.get(k + 1).map(|n| offset + n.at_sample.min(seg_len)).unwrap_or(seg_end);
+                // End at the last non-pause phoneme before the next word.
+                let end = phonemes
+                    .iter()
+                    .filter(|p| p.viseme != Viseme::Sil && p.start >= secs(start) && p.end <= secs(next) + 1e-4)
+                    .map(|p| p.end)
+                    .fold(secs(start), f32::max);
+                let word = word.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'' && c != '-').to_string();
+                if !word.is_empty() && end > secs(start) {
+                    words.push(WordTiming { text: word, start: secs(start), end });
+                }
+            }
+        }
+    }
+    if utt.language == Language::ZhCn {
+        for (w, span) in plan_words.iter().zip(&word_spans) {
+            if let Some((start, end)) = span {
+                words.push(WordTiming { text: w.clone(), start: *start, end: *end });
+            }
+        }
+        words.sort_by(|a, b| a.start.total_cmp(&b.start));
+    }
+    let pcm_in: Vec<f32> = samples.iter().map(|&s| f32::from(s) / 32768.0).collect();
+    let out_rate = crate::media::SAMPLE_RATE;
+    let pcm = super::resample::resample(&pcm_in, rate, out_rate)?;
+    let dur = pcm.len() as f32 / out_rate as f32;
+    for p in &mut phonemes {
+        p.start = p.start.min(dur);
+        p.end = p.end.min(dur);
+    }
+    phonemes.retain(|p| p.end > p.start);
+    for w in &mut words {
+        w.start = w.start.min(dur);
+        w.end = w.end.min(dur);
+    }
+    Ok(SpeechChunk { pcm, sample_rate: out_rate, phonemes, words })
+}
+
+/// The mark (syllable we placed) a word event of a Mandarin segment refers to: the last mark
+/// at or before the event's text position.
+fn mark_for<'a>(plan: &'a SegmentPlan, ev: &RawEvent) -> Option<&'a (i32, usize, bool)> {
+    plan.marks.iter().rev().find(|m| m.0 <= ev.text_position).or_else(|| plan.marks.first())
+}
