@@ -28,5 +28,9 @@ pub fn resolve(named: &str, script_dir: &Path) -> PathBuf {
         return p.to_path_buf();
     }
     let candidates = [script_dir.join(p), p.to_path_buf(), home().join(p)];
-    candidates.iter().find(|c| c.exists()).cloned().unwrap_or_else(|| home().join(p))
+    candidates
+        .iter()
+        .find(|c| c.exists())
+        .cloned()
+        .unwrap_or_else(|| home().join(p))
 }

@@ -13,6 +13,7 @@
 pub mod avatar;
 pub mod home;
 pub mod media;
+pub mod models;
 pub mod motion;
 #[cfg(feature = "render")]
 pub mod render;

@@ -16,7 +16,11 @@ use anchor::stream::Outputs;
 use anchor::voice::{self, DefaultVoice, Emphasis, Language, Synthesizer, Utterance};
 
 #[derive(Parser)]
-#[command(name = "anchor", version, about = "Virtual anchor (数字人主播) runtime: a product script becomes a live stream with a speaking 3D host")]
+#[command(
+    name = "anchor",
+    version,
+    about = "Virtual anchor (数字人主播) runtime: a product script becomes a live stream with a speaking 3D host"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -76,6 +80,8 @@ enum Command {
         #[arg(long, default_value = "avatars/default")]
         out: PathBuf,
     },
+    /// Check that everything anchor needs is installed, and say what to do about what is not.
+    Doctor,
     /// Measure realtime factors of render+encode (640x360 and 960x540→1280x720) and TTS.
     Bench {
         #[arg(long, default_value = "scripts/demo.yaml")]
@@ -131,19 +137,47 @@ impl VideoArgs {
             Preset::Cpu => (960, 540, show::DEFAULT_OUT_WIDTH, show::DEFAULT_OUT_HEIGHT),
             Preset::Gpu => (1920, 1080, 1920, 1080),
         };
-        (self.width.unwrap_or(w), self.height.unwrap_or(h), self.out_width.unwrap_or(ow), self.out_height.unwrap_or(oh))
+        (
+            self.width.unwrap_or(w),
+            self.height.unwrap_or(h),
+            self.out_width.unwrap_or(ow),
+            self.out_height.unwrap_or(oh),
+        )
     }
 }
 
 fn main() -> ExitCode {
+    ensure_runtime_dir();
     let filter = tracing_subscriber::EnvFilter::try_from_env("ANCHOR_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,wgpu=error,wgpu_hal=error,naga=warn,bevy_render=warn,bevy_app=warn,bevy_winit=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .init();
     match real_main() {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {}", error_line(&e));
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Mesa's Vulkan loader prints "error: XDG_RUNTIME_DIR is invalid" on servers and CI where it
+/// is unset; give it a private one.
+fn ensure_runtime_dir() {
+    let valid = std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|d| Path::new(&d).is_dir());
+    if !valid {
+        // SAFETY: called first thing in main, before any thread exists.
+        let dir =
+            std::env::temp_dir().join(format!("anchor-runtime-{}", unsafe { libc::getuid() }));
+        if std::fs::create_dir_all(&dir).is_ok() {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+            // SAFETY: single-threaded at this point (see above).
+            unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
         }
     }
 }
@@ -163,48 +197,115 @@ fn error_line(e: &anyhow::Error) -> String {
 fn real_main() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { script, out, seconds, video } => {
-            let outputs = Outputs::Live { hls_dir: out.join("live"), recording: out.join("recordings").join(format!("{}.mp4", timestamp())) };
+        Command::Run {
+            script,
+            out,
+            seconds,
+            video,
+        } => {
+            let outputs = Outputs::Live {
+                hls_dir: out.join("live"),
+                recording: out.join("recordings").join(format!("{}.mp4", timestamp())),
+            };
             let report = run_show(&script, Mode::Live, outputs.clone(), seconds, None, &video)?;
             if let Outputs::Live { hls_dir, recording } = &outputs {
-                println!("on air for {:.1} s ({} frames); HLS: {}; recording: {}", report.media_secs, report.frames, hls_dir.join("index.m3u8").display(), recording.display());
+                println!(
+                    "on air for {:.1} s ({} frames); HLS: {}; recording: {}",
+                    report.media_secs,
+                    report.frames,
+                    hls_dir.join("index.m3u8").display(),
+                    recording.display()
+                );
             }
             if report.underruns > 0 {
-                println!("the voice was late for {} frames (silence was sent)", report.underruns);
+                println!(
+                    "the voice was late for {} frames (silence was sent)",
+                    report.underruns
+                );
             }
         }
-        Command::Render { script, output, seconds, lipsync, report: report_path, video } => {
+        Command::Render {
+            script,
+            output,
+            seconds,
+            lipsync,
+            report: report_path,
+            video,
+        } => {
             let lipsync = lipsync.unwrap_or_else(|| output.with_extension("lipsync.json"));
-            let report = run_show(&script, Mode::Render, Outputs::File { path: output.clone() }, seconds, Some(lipsync.clone()), &video)?;
+            let report = run_show(
+                &script,
+                Mode::Render,
+                Outputs::File {
+                    path: output.clone(),
+                },
+                seconds,
+                Some(lipsync.clone()),
+                &video,
+            )?;
             println!(
                 "rendered {:.2} s ({} frames) to {} in {:.1} s: {:.2}x realtime; lip-sync track: {}",
-                report.media_secs, report.frames, output.display(), report.wall_secs, report.media_secs / report.wall_secs.max(1e-9), lipsync.display()
+                report.media_secs,
+                report.frames,
+                output.display(),
+                report.wall_secs,
+                report.media_secs / report.wall_secs.max(1e-9),
+                lipsync.display()
             );
             if let Some(path) = report_path {
                 let json = serde_json::json!({ "report": report, "peak_rss_mib": peak_rss_mib() });
-                std::fs::write(&path, serde_json::to_vec_pretty(&json)?).with_context(|| format!("cannot write {}", path.display()))?;
+                std::fs::write(&path, serde_json::to_vec_pretty(&json)?)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
             }
         }
         Command::Check { script, format } => return check(&script, format),
-        Command::Say { text, output, lang, strong } => {
+        Command::Say {
+            text,
+            output,
+            lang,
+            strong,
+        } => {
             let language = match lang {
-                Some(tag) => Language::from_tag(&tag).with_context(|| format!("unknown language `{tag}`: use zh-CN or en-US"))?,
-                None if text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)) => Language::ZhCn,
+                Some(tag) => Language::from_tag(&tag)
+                    .with_context(|| format!("unknown language `{tag}`: use zh-CN or en-US"))?,
+                None if text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)) => {
+                    Language::ZhCn
+                }
                 None => Language::EnUs,
             };
             let mut v = DefaultVoice::new()?;
             let t = std::time::Instant::now();
-            let emphasis = if strong { Emphasis::Strong } else { Emphasis::Normal };
-            let chunk = v.synthesize(&Utterance { text, language, emphasis })?;
+            let emphasis = if strong {
+                Emphasis::Strong
+            } else {
+                Emphasis::Normal
+            };
+            let chunk = v.synthesize(&Utterance {
+                text,
+                language,
+                emphasis,
+            })?;
             let wall = t.elapsed().as_secs_f64();
             voice::write_wav(&output, &chunk)?;
-            println!("{}: {:.2} s of speech, {} phonemes, synthesized at {:.0}x realtime", output.display(), chunk.duration_secs(), chunk.phonemes.len(), chunk.duration_secs() / wall.max(1e-9));
+            println!(
+                "{}: {:.2} s of speech, {} phonemes, synthesized at {:.0}x realtime",
+                output.display(),
+                chunk.duration_secs(),
+                chunk.phonemes.len(),
+                chunk.duration_secs() / wall.max(1e-9)
+            );
         }
         Command::Avatar { out } => {
             anchor::avatar::generate_default(&out)?;
             println!("wrote {}", out.display());
         }
-        Command::Bench { script, seconds, hd, out } => bench(&script, seconds, hd, &out)?,
+        Command::Bench {
+            script,
+            seconds,
+            hd,
+            out,
+        } => bench(&script, seconds, hd, &out)?,
+        Command::Doctor => return Ok(doctor()),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -217,10 +318,28 @@ fn load(script_path: &Path) -> Result<(Script, AvatarManifest)> {
     Ok((script, avatar))
 }
 
-fn run_show(script_path: &Path, mode: Mode, outputs: Outputs, seconds: Option<f64>, lipsync: Option<PathBuf>, video: &VideoArgs) -> Result<ShowReport> {
+fn run_show(
+    script_path: &Path,
+    mode: Mode,
+    outputs: Outputs,
+    seconds: Option<f64>,
+    lipsync: Option<PathBuf>,
+    video: &VideoArgs,
+) -> Result<ShowReport> {
     let (script, avatar) = load(script_path)?;
     let (width, height, out_width, out_height) = video.sizes();
-    let opts = ShowOptions { mode, width, height, out_width, out_height, fps: video.fps, outputs, seconds, lipsync, seed: video.seed };
+    let opts = ShowOptions {
+        mode,
+        width,
+        height,
+        out_width,
+        out_height,
+        fps: video.fps,
+        outputs,
+        seconds,
+        lipsync,
+        seed: video.seed,
+    };
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
@@ -235,15 +354,26 @@ fn check(path: &Path, format: Format) -> Result<ExitCode> {
     match Script::load(path) {
         Ok(script) => {
             if format == Format::Json {
-                println!("{}", serde_json::json!({ "ok": true, "file": path, "problems": [] }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "ok": true, "file": path, "problems": [] })
+                );
             } else {
-                println!("{}: ok ({} products, {} segments)", path.display(), script.products.len(), script.segments.len());
+                println!(
+                    "{}: ok ({} products, {} segments)",
+                    path.display(),
+                    script.products.len(),
+                    script.segments.len()
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
             if format == Format::Json {
-                println!("{}", serde_json::json!({ "ok": false, "file": path, "problems": e.to_string().lines().collect::<Vec<_>>() }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "ok": false, "file": path, "problems": e.to_string().lines().collect::<Vec<_>>() })
+                );
             } else {
                 eprintln!("{e}");
             }
@@ -252,22 +382,85 @@ fn check(path: &Path, format: Format) -> Result<ExitCode> {
     }
 }
 
+/// One line per dependency; exit code 1 if any is missing.
+fn doctor() -> ExitCode {
+    let ffmpeg = anchor::stream::EncoderOptions::default().ffmpeg;
+    let checks: Vec<(&str, Result<String>)> = vec![
+        ("ffmpeg", std::process::Command::new(&ffmpeg).arg("-version").output().map_err(anyhow::Error::from).and_then(|o| {
+            String::from_utf8_lossy(&o.stdout).lines().next().map(str::to_owned).context("no version output")
+        }).map_err(|_| anyhow::anyhow!("{} not found; install it with `sudo apt-get install ffmpeg` (scripts/setup.sh does this)", ffmpeg.display()))),
+        ("vulkan", check_vulkan()),
+        ("espeak-ng", DefaultVoice::new().map(|_| "default voice ready".to_owned()).map_err(anyhow::Error::from)),
+        ("onnxruntime", anchor::models::probe_onnx_model(&anchor::models::silero_vad())
+            .map(|inputs| format!("{} loads Silero VAD (inputs: {})", anchor::models::onnx_runtime_library().display(), inputs.join(", ")))
+            .map_err(anyhow::Error::from)),
+        ("avatar", AvatarManifest::load(&anchor::home::home().join("avatars/default")).map(|a| a.model.display().to_string()).map_err(anyhow::Error::from)),
+    ];
+    let mut ok = true;
+    for (name, result) in checks {
+        match result {
+            Ok(detail) => println!("ok    {name:<12} {detail}"),
+            Err(e) => {
+                ok = false;
+                println!("FAIL  {name:<12} {}", error_line(&e));
+            }
+        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+#[cfg(feature = "render")]
+fn check_vulkan() -> Result<String> {
+    anchor::render::check_vulkan()?;
+    Ok("Vulkan loader and driver present".into())
+}
+
+#[cfg(not(feature = "render"))]
+fn check_vulkan() -> Result<String> {
+    bail!("built without the renderer")
+}
+
 /// Runs `anchor render` in a child process per configuration (so peak memory is per run).
 fn bench(script: &Path, seconds: f64, hd: bool, out: &Path) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let exe = std::env::current_exe()?;
-    let mut configs = vec![("640x360", ["640", "360", "640", "360"]), ("960x540→1280x720", ["960", "540", "1280", "720"])];
+    let mut configs = vec![
+        ("640x360", ["640", "360", "640", "360"]),
+        ("960x540→1280x720", ["960", "540", "1280", "720"]),
+    ];
     if hd {
         configs.push(("1920x1080", ["1920", "1080", "1920", "1080"]));
     }
-    println!("{:<20} {:>9} {:>9} {:>11} {:>10} {:>10} {:>9}", "config", "media s", "wall s", "realtime", "render ms", "encode ms", "peak MiB");
+    println!(
+        "{:<20} {:>9} {:>9} {:>11} {:>10} {:>10} {:>9}",
+        "config", "media s", "wall s", "realtime", "render ms", "encode ms", "peak MiB"
+    );
     let mut tts = (0.0, 0.0);
     for (name, [w, h, ow, oh]) in configs {
         let file = out.join(format!("bench-{w}x{h}.mp4"));
         let report_path = out.join(format!("bench-{w}x{h}.json"));
         let status = std::process::Command::new(&exe)
-            .args(["render"]).arg(script).arg("-o").arg(&file).args(["--seconds", &seconds.to_string()])
-            .args(["--width", w, "--height", h, "--out-width", ow, "--out-height", oh, "--report"]).arg(&report_path)
+            .args(["render"])
+            .arg(script)
+            .arg("-o")
+            .arg(&file)
+            .args(["--seconds", &seconds.to_string()])
+            .args([
+                "--width",
+                w,
+                "--height",
+                h,
+                "--out-width",
+                ow,
+                "--out-height",
+                oh,
+                "--report",
+            ])
+            .arg(&report_path)
             .stdout(std::process::Stdio::null())
             .status()?;
         if !status.success() {
@@ -278,11 +471,22 @@ fn bench(script: &Path, seconds: f64, hd: bool, out: &Path) -> Result<()> {
         let frames = r.frames.max(1) as f64;
         println!(
             "{:<20} {:>9.1} {:>9.1} {:>10.2}x {:>10.1} {:>10.1} {:>9.0}",
-            name, r.media_secs, r.wall_secs, r.media_secs / r.wall_secs.max(1e-9), 1000.0 * r.render_wall_secs / frames, 1000.0 * r.encode_wall_secs / frames, v["peak_rss_mib"].as_f64().unwrap_or(0.0)
+            name,
+            r.media_secs,
+            r.wall_secs,
+            r.media_secs / r.wall_secs.max(1e-9),
+            1000.0 * r.render_wall_secs / frames,
+            1000.0 * r.encode_wall_secs / frames,
+            v["peak_rss_mib"].as_f64().unwrap_or(0.0)
         );
         tts = (tts.0 + r.tts_audio_secs, tts.1 + r.tts_wall_secs);
     }
-    println!("TTS: {:.1} s of speech in {:.2} s: {:.1}x realtime", tts.0, tts.1, tts.0 / tts.1.max(1e-9));
+    println!(
+        "TTS: {:.1} s of speech in {:.2} s: {:.1}x realtime",
+        tts.0,
+        tts.1,
+        tts.0 / tts.1.max(1e-9)
+    );
     Ok(())
 }
 
@@ -290,12 +494,20 @@ fn bench(script: &Path, seconds: f64, hd: bool, out: &Path) -> Result<()> {
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|kb| kb.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
 }
 
 fn timestamp() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     format!("show-{secs}")
 }

@@ -36,7 +36,9 @@ pub(crate) fn read_glb(bytes: &[u8]) -> Result<(serde_json::Value, &[u8]), Strin
             .ok_or_else(|| format!("truncated at byte {at}"))
     };
     if bytes.get(0..4) != Some(MAGIC.as_slice()) {
-        return Err("missing the `glTF` magic (is this a .gltf text file? convert it to .glb)".into());
+        return Err(
+            "missing the `glTF` magic (is this a .gltf text file? convert it to .glb)".into(),
+        );
     }
     let version = u32_at(4)?;
     if version != 2 {
@@ -46,13 +48,17 @@ pub(crate) fn read_glb(bytes: &[u8]) -> Result<(serde_json::Value, &[u8]), Strin
     if u32_at(16)? != CHUNK_JSON {
         return Err("first chunk is not JSON".into());
     }
-    let json_bytes = bytes.get(20..20 + json_len).ok_or("JSON chunk runs past the end of the file")?;
+    let json_bytes = bytes
+        .get(20..20 + json_len)
+        .ok_or("JSON chunk runs past the end of the file")?;
     let json: serde_json::Value =
         serde_json::from_slice(json_bytes).map_err(|e| format!("JSON chunk: {e}"))?;
     let bin_at = 20 + json_len;
     let bin = if bytes.len() >= bin_at + 8 && u32_at(bin_at + 4)? == CHUNK_BIN {
         let bin_len = u32_at(bin_at)? as usize;
-        bytes.get(bin_at + 8..bin_at + 8 + bin_len).ok_or("BIN chunk runs past the end of the file")?
+        bytes
+            .get(bin_at + 8..bin_at + 8 + bin_len)
+            .ok_or("BIN chunk runs past the end of the file")?
     } else {
         &[][..]
     };
@@ -75,20 +81,44 @@ impl ModelNames {
     pub fn from_json(json: &serde_json::Value) -> ModelNames {
         let str_list = |v: Option<&serde_json::Value>| -> Vec<String> {
             v.and_then(|v| v.as_array())
-                .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().map(str::to_owned))
+                        .collect()
+                })
                 .unwrap_or_default()
         };
-        let meshes = json.get("meshes").and_then(|m| m.as_array()).cloned().unwrap_or_default();
+        let meshes = json
+            .get("meshes")
+            .and_then(|m| m.as_array())
+            .cloned()
+            .unwrap_or_default();
         let mut names = ModelNames::default();
-        for node in json.get("nodes").and_then(|n| n.as_array()).into_iter().flatten() {
-            let Some(name) = node.get("name").and_then(|n| n.as_str()) else { continue };
+        for node in json
+            .get("nodes")
+            .and_then(|n| n.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let Some(name) = node.get("name").and_then(|n| n.as_str()) else {
+                continue;
+            };
             names.nodes.push(name.to_owned());
-            if let Some(mesh) = node.get("mesh").and_then(|m| m.as_u64()).and_then(|m| meshes.get(m as usize)) {
+            if let Some(mesh) = node
+                .get("mesh")
+                .and_then(|m| m.as_u64())
+                .and_then(|m| meshes.get(m as usize))
+            {
                 let targets = str_list(mesh.get("extras").and_then(|e| e.get("targetNames")));
                 names.morphs.push((name.to_owned(), targets));
             }
         }
-        for material in json.get("materials").and_then(|m| m.as_array()).into_iter().flatten() {
+        for material in json
+            .get("materials")
+            .and_then(|m| m.as_array())
+            .into_iter()
+            .flatten()
+        {
             if let Some(name) = material.get("name").and_then(|n| n.as_str()) {
                 names.materials.push(name.to_owned());
             }

@@ -111,7 +111,10 @@ impl AvatarManifest {
             Err(source) => return Err(AvatarError::Io { path, source }),
         };
         let raw: RawManifest =
-            serde_norway::from_str(&text).map_err(|source| AvatarError::Yaml { path: path.clone(), source })?;
+            serde_norway::from_str(&text).map_err(|source| AvatarError::Yaml {
+                path: path.clone(),
+                source,
+            })?;
         let manifest = raw.validate(dir, &path)?;
         manifest.check_model(&path)?;
         Ok(manifest)
@@ -122,14 +125,27 @@ impl AvatarManifest {
         let bytes = match std::fs::read(&self.model) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(AvatarError::MissingModel { path: self.model.clone(), manifest: manifest_path.to_owned() });
+                return Err(AvatarError::MissingModel {
+                    path: self.model.clone(),
+                    manifest: manifest_path.to_owned(),
+                });
             }
-            Err(source) => return Err(AvatarError::Io { path: self.model.clone(), source }),
+            Err(source) => {
+                return Err(AvatarError::Io {
+                    path: self.model.clone(),
+                    source,
+                });
+            }
         };
-        let (json, _) =
-            read_glb(&bytes).map_err(|message| AvatarError::BadModel { path: self.model.clone(), message })?;
+        let (json, _) = read_glb(&bytes).map_err(|message| AvatarError::BadModel {
+            path: self.model.clone(),
+            message,
+        })?;
         let names = ModelNames::from_json(&json);
-        let mismatch = |message: String| AvatarError::ModelMismatch { path: manifest_path.to_owned(), message };
+        let mismatch = |message: String| AvatarError::ModelMismatch {
+            path: manifest_path.to_owned(),
+            message,
+        };
         let model = self.model.display();
 
         for bone in HumanBone::ALL {
@@ -144,21 +160,30 @@ impl AvatarManifest {
         let morphs = Viseme::ALL
             .iter()
             .map(|v| (format!("visemes.{}", v.name()), self.viseme(*v)))
-            .chain(Expression::ALL.iter().map(|e| (format!("expressions.{}", e.vrm_name()), self.expression(*e))))
+            .chain(
+                Expression::ALL
+                    .iter()
+                    .map(|e| (format!("expressions.{}", e.vrm_name()), self.expression(*e))),
+            )
             .chain(std::iter::once(("jaw_open".to_owned(), &self.jaw_open)));
         for (key, morph) in morphs {
-            let Some((_, targets)) = names.morphs.iter().find(|(node, _)| *node == morph.mesh) else {
+            let Some((_, targets)) = names.morphs.iter().find(|(node, _)| *node == morph.mesh)
+            else {
                 return Err(mismatch(format!(
                     "{key}: no node `{}` with a mesh in {model}; `mesh:` must name the node that carries the morph targets",
                     morph.mesh
                 )));
             };
-            if !targets.iter().any(|t| *t == morph.morph) {
+            if !targets.contains(&morph.morph) {
                 return Err(mismatch(format!(
                     "{key}: mesh node `{}` has no morph target `{}` in {model} (it has: {}); morph target names are read from mesh.extras.targetNames",
                     morph.mesh,
                     morph.morph,
-                    if targets.is_empty() { "none".to_owned() } else { targets.join(", ") }
+                    if targets.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        targets.join(", ")
+                    }
                 )));
             }
         }
@@ -219,7 +244,10 @@ struct RawShade {
 
 impl RawManifest {
     fn validate(self, dir: &Path, path: &Path) -> Result<AvatarManifest, AvatarError> {
-        let invalid = |message: String| AvatarError::Invalid { path: path.to_owned(), message };
+        let invalid = |message: String| AvatarError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
 
         let bones = map_all(
             "bones",
@@ -229,25 +257,35 @@ impl RawManifest {
         )
         .map_err(invalid)?;
         let viseme_names = Viseme::ALL.map(Viseme::name);
-        let visemes = map_all("visemes", &self.visemes, &viseme_names, MorphRef::clone).map_err(invalid)?;
-        let expressions =
-            map_all("expressions", &self.expressions, &Expression::ALL.map(Expression::vrm_name), MorphRef::clone)
-                .map_err(invalid)?;
+        let visemes =
+            map_all("visemes", &self.visemes, &viseme_names, MorphRef::clone).map_err(invalid)?;
+        let expressions = map_all(
+            "expressions",
+            &self.expressions,
+            &Expression::ALL.map(Expression::vrm_name),
+            MorphRef::clone,
+        )
+        .map_err(invalid)?;
 
         let position = Vec3::from(self.camera.position);
         let target = Vec3::from(self.camera.target);
         if !position.is_finite() || !target.is_finite() || position.distance(target) < 1e-3 {
-            return Err(invalid("camera: position and target must be finite and apart".into()));
+            return Err(invalid(
+                "camera: position and target must be finite and apart".into(),
+            ));
         }
         let fov_y_deg = self.camera.fov_y_deg;
         if !(fov_y_deg > 1.0 && fov_y_deg < 170.0) {
-            return Err(invalid(format!("camera.fov_y_deg: {fov_y_deg} is not a vertical field of view in degrees (1..170)")));
+            return Err(invalid(format!(
+                "camera.fov_y_deg: {fov_y_deg} is not a vertical field of view in degrees (1..170)"
+            )));
         }
         let direction = Vec3::from(self.light.direction);
         if !direction.is_finite() || direction.length() < 1e-6 {
             return Err(invalid("light.direction: must be a non-zero vector".into()));
         }
-        let color = |key: &str, hex: &str| parse_color(hex).map_err(|e| invalid(format!("{key}: {e}")));
+        let color =
+            |key: &str, hex: &str| parse_color(hex).map_err(|e| invalid(format!("{key}: {e}")));
         let mut materials = BTreeMap::new();
         for (name, shade) in &self.materials {
             materials.insert(
@@ -265,7 +303,11 @@ impl RawManifest {
             visemes,
             expressions,
             jaw_open: self.jaw_open,
-            camera: Camera { position, target, fov_y_deg },
+            camera: Camera {
+                position,
+                target,
+                fov_y_deg,
+            },
             light: KeyLight {
                 direction: direction.normalize(),
                 color: color("light.color", &self.light.color)?,
@@ -286,11 +328,21 @@ fn map_all<T, U, const N: usize>(
     convert: impl Fn(&T) -> U,
 ) -> Result<[U; N], String> {
     if let Some(unknown) = map.keys().find(|k| !names.contains(&k.as_str())) {
-        return Err(format!("{section}.{unknown}: unknown name; expected one of: {}", names.join(", ")));
+        return Err(format!(
+            "{section}.{unknown}: unknown name; expected one of: {}",
+            names.join(", ")
+        ));
     }
-    let missing: Vec<&str> = names.iter().copied().filter(|n| !map.contains_key(*n)).collect();
+    let missing: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| !map.contains_key(*n))
+        .collect();
     if !missing.is_empty() {
-        return Err(format!("{section}: {} not mapped; every one must be: add {}", missing.join(", "), missing.join(", ")));
+        return Err(format!(
+            "{section}: {} not mapped; all {N} {section} are required, add an entry for each",
+            missing.join(", "),
+        ));
     }
     // Every name is present (checked above), so each lookup succeeds.
     let mut out = Vec::with_capacity(N);
@@ -300,14 +352,17 @@ fn map_all<T, U, const N: usize>(
             None => return Err(format!("{section}.{name}: not mapped")),
         }
     }
-    out.try_into().map_err(|_| format!("{section}: wrong number of entries"))
+    out.try_into()
+        .map_err(|_| format!("{section}: wrong number of entries"))
 }
 
 /// `"#rrggbb"` (sRGB) → linear RGB.
 fn parse_color(hex: &str) -> Result<[f32; 3], String> {
     let digits = hex.strip_prefix('#').unwrap_or(hex);
     if digits.len() != 6 || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(format!("`{hex}` is not a color; write sRGB hex like \"#ffcc99\""));
+        return Err(format!(
+            "`{hex}` is not a color; write sRGB hex like \"#ffcc99\""
+        ));
     }
     let channel = |i: usize| -> Result<f32, String> {
         let byte = u8::from_str_radix(&digits[i..i + 2], 16).map_err(|e| e.to_string())?;
@@ -317,7 +372,11 @@ fn parse_color(hex: &str) -> Result<[f32; 3], String> {
 }
 
 pub(crate) fn srgb_to_linear(c: f32) -> f32 {
-    if c <= 0.04045 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
+    if c <= 0.04045 {
+        c / 12.92
+    } else {
+        ((c + 0.055) / 1.055).powf(2.4)
+    }
 }
 
 #[cfg(test)]
@@ -365,7 +424,8 @@ mod tests {
 
     #[test]
     fn unknown_bone_name_is_rejected() {
-        let err = with_yaml(|y| y.replace("  hips: hips", "  hips: hips\n  tail: hips")).unwrap_err();
+        let err =
+            with_yaml(|y| y.replace("  hips: hips", "  hips: hips\n  tail: hips")).unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("bones.tail: unknown name"), "{msg}");
         assert!(!msg.contains('\n'), "one line: {msg}");
@@ -381,13 +441,21 @@ mod tests {
     fn node_missing_from_model_is_rejected() {
         let err = with_yaml(|y| y.replace("  head: head", "  head: Head_J")).unwrap_err();
         assert!(matches!(err, AvatarError::ModelMismatch { .. }), "{err}");
-        assert!(err.to_string().contains("bones.head: node `Head_J` not found"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("bones.head: node `Head_J` not found"),
+            "{err}"
+        );
     }
 
     #[test]
     fn morph_missing_from_model_is_rejected() {
         let err = with_yaml(|y| y.replace("morph: viseme_aa", "morph: A")).unwrap_err();
-        assert!(err.to_string().contains("visemes.aa: mesh node `face` has no morph target `A`"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("visemes.aa: mesh node `face` has no morph target `A`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -400,7 +468,11 @@ mod tests {
             format!("{}background: \"pink\"{}", &y[..at], &y[end..])
         })
         .unwrap_err();
-        assert!(err.to_string().contains("background: `pink` is not a color"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("background: `pink` is not a color"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -23,9 +23,7 @@ mod manifest;
 use std::path::PathBuf;
 
 pub use generate::{DEFAULT_AVATAR_DIR, generate_default};
-pub use manifest::{
-    AVATAR_FILE_NAME, AvatarManifest, Camera, KeyLight, MorphRef, ToonShade,
-};
+pub use manifest::{AVATAR_FILE_NAME, AvatarManifest, Camera, KeyLight, MorphRef, ToonShade};
 
 /// Everything that can go wrong loading or generating an avatar. None of these is recoverable
 /// by retrying: each one names the file and what to change. A show that cannot load its avatar
@@ -33,11 +31,15 @@ pub use manifest::{
 #[derive(Debug, thiserror::Error)]
 pub enum AvatarError {
     /// The avatar folder has no `avatar.yaml`.
-    #[error("{path}: avatar manifest not found; an avatar folder needs an avatar.yaml (see avatars/README.md, or run `anchor avatar generate` for the default)")]
+    #[error(
+        "{path}: avatar manifest not found; an avatar folder needs an avatar.yaml (see avatars/README.md; avatars/default is the reference)"
+    )]
     MissingManifest { path: PathBuf },
 
     /// The model file named by `model:` in the manifest does not exist.
-    #[error("{path}: model file not found (named by `model:` in {manifest}); put the .glb/.vrm next to avatar.yaml or fix the path")]
+    #[error(
+        "{path}: model file not found (named by `model:` in {manifest}); put the .glb/.vrm next to avatar.yaml or fix the path"
+    )]
     MissingModel { path: PathBuf, manifest: PathBuf },
 
     /// A file could not be read or written.

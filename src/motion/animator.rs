@@ -61,10 +61,18 @@ impl Animator {
     /// loudness envelope once, here. Phoneme times are relative to the chunk start.
     pub fn add_speech(&mut self, start_secs: f64, chunk: &SpeechChunk) {
         if !start_secs.is_finite() {
-            tracing::warn!(start_secs, "motion: speech with a non-finite start time ignored");
+            tracing::warn!(
+                start_secs,
+                "motion: speech with a non-finite start time ignored"
+            );
             return;
         }
-        let _span = tracing::debug_span!("motion_add_speech", start_secs, phonemes = chunk.phonemes.len()).entered();
+        let _span = tracing::debug_span!(
+            "motion_add_speech",
+            start_secs,
+            phonemes = chunk.phonemes.len()
+        )
+        .entered();
         let track = SpeechTrack::new(start_secs, chunk);
         let i = self.speech.partition_point(|t| t.start <= start_secs);
         self.speech.insert(i, track);
@@ -75,11 +83,21 @@ impl Animator {
     /// [`gestures::BLEND`].
     pub fn add_gesture(&mut self, start_secs: f64, gesture: Gesture, emphasis: Emphasis) {
         if !start_secs.is_finite() {
-            tracing::warn!(start_secs, "motion: gesture with a non-finite start time ignored");
+            tracing::warn!(
+                start_secs,
+                "motion: gesture with a non-finite start time ignored"
+            );
             return;
         }
         let i = self.gestures.partition_point(|g| g.start <= start_secs);
-        self.gestures.insert(i, ScheduledGesture { start: start_secs, gesture, emphasis });
+        self.gestures.insert(
+            i,
+            ScheduledGesture {
+                start: start_secs,
+                gesture,
+                emphasis,
+            },
+        );
     }
 
     /// From `start_secs` on, the face moves to `emotion`'s expression over
@@ -101,13 +119,23 @@ impl Animator {
         let mut bones = idle;
 
         // Gestures, in start order: each blends over what is below it (later wins).
-        for g in &self.gestures {
+        for (k, g) in self.gestures.iter().enumerate() {
             let local = t - g.start;
             if local <= 0.0 || local >= gestures::duration(g.gesture) {
                 continue;
             }
+            // Interrupting a gesture that is still playing: a longer crossfade.
+            let interrupts = self.gestures[..k].iter().any(|e| {
+                e.start < g.start
+                    && e.start + gestures::duration(e.gesture) > g.start + gestures::BLEND
+            });
+            let blend_in = if interrupts {
+                gestures::OVERLAP_BLEND
+            } else {
+                gestures::BLEND
+            };
             if let Some(clip) = self.library.clip(g.gesture, g.emphasis) {
-                clip.apply(local, &idle, &mut bones);
+                clip.apply(local, blend_in, &idle, &mut bones);
             }
         }
 
@@ -116,8 +144,8 @@ impl Animator {
         if nod != 0.0 {
             let neck = HumanBone::Neck.index();
             let head = HumanBone::Head.index();
-            bones[neck] = bones[neck] * Quat::from_rotation_x(0.3 * nod.to_radians());
-            bones[head] = bones[head] * Quat::from_rotation_x(0.7 * nod.to_radians());
+            bones[neck] *= Quat::from_rotation_x(0.3 * nod.to_radians());
+            bones[head] *= Quat::from_rotation_x(0.7 * nod.to_radians());
         }
 
         let lips = visemes::lips_at(self.speech.iter(), t);
@@ -127,7 +155,12 @@ impl Animator {
         expressions[Expression::BlinkLeft.index()] = bl;
         expressions[Expression::BlinkRight.index()] = br;
 
-        Pose { bones, visemes: lips.visemes, expressions, mouth_open: lips.mouth_open }
+        Pose {
+            bones,
+            visemes: lips.visemes,
+            expressions,
+            mouth_open: lips.mouth_open,
+        }
     }
 
     /// Head pitch (degrees) from stressed syllables near `t`.
@@ -137,7 +170,9 @@ impl Animator {
             if t < tr.start - STRESS_NOD_LEAD || t > tr.end + STRESS_NOD_SECS {
                 continue;
             }
-            let lo = tr.stresses.partition_point(|&s| s - STRESS_NOD_LEAD + STRESS_NOD_SECS < t);
+            let lo = tr
+                .stresses
+                .partition_point(|&s| s - STRESS_NOD_LEAD + STRESS_NOD_SECS < t);
             for &s in &tr.stresses[lo..] {
                 let x = (t - (s - STRESS_NOD_LEAD)) / STRESS_NOD_SECS;
                 if x < 0.0 {
@@ -158,7 +193,8 @@ impl Animator {
     pub fn forget_before(&mut self, t_secs: f64) {
         let margin = visemes::RELEASE.max(STRESS_NOD_SECS) + 0.1;
         self.speech.retain(|s| s.end + margin >= t_secs);
-        self.gestures.retain(|g| g.start + gestures::duration(g.gesture) >= t_secs);
+        self.gestures
+            .retain(|g| g.start + gestures::duration(g.gesture) >= t_secs);
         self.emotion.forget_before(t_secs);
     }
 
@@ -177,7 +213,18 @@ mod tests {
     use glam::Vec3;
 
     fn max_bone_jump(a: &Pose, b: &Pose) -> f32 {
-        a.bones.iter().zip(b.bones.iter()).map(|(x, y)| x.angle_between(*y).to_degrees()).fold(0.0, f32::max)
+        a.bones
+            .iter()
+            .zip(b.bones.iter())
+            .map(|(x, y)| x.angle_between(*y).to_degrees())
+            .fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn animator_can_move_between_threads() {
+        fn send_sync<T: Send + Sync + 'static>() {}
+        send_sync::<Animator>();
+        send_sync::<Pose>();
     }
 
     #[test]
@@ -200,7 +247,10 @@ mod tests {
         assert_eq!(a.pose_at(2.0), p);
         // Another seed blinks / breathes differently.
         let c = Animator::new(12);
-        assert!((0..100).any(|i| c.pose_at(i as f64 * 0.1) != Animator::new(11).pose_at(i as f64 * 0.1)));
+        assert!(
+            (0..100)
+                .any(|i| c.pose_at(i as f64 * 0.1) != Animator::new(11).pose_at(i as f64 * 0.1))
+        );
     }
 
     #[test]
@@ -214,7 +264,8 @@ mod tests {
         let peak = (0..100)
             .map(|i| {
                 let p = a.pose_at(10.0 + i as f64 * 0.024);
-                joint_position(&p, HumanBone::RightHand).y - joint_position(&p, HumanBone::RightUpperArm).y
+                joint_position(&p, HumanBone::RightHand).y
+                    - joint_position(&p, HumanBone::RightUpperArm).y
             })
             .fold(f32::MIN, f32::max);
         assert!(peak > 0.15, "wave peak {peak} m above the shoulder");
@@ -249,10 +300,13 @@ mod tests {
         a.add_speech(10.0, &chunk(&sample_segments(), 2.4));
         // First stressed syllable at 10.36 s: nod peaks ~0.12 s after it.
         let p = a.pose_at(10.36 + 0.12);
-        let dip = plain.bones[HumanBone::Head.index()].angle_between(p.bones[HumanBone::Head.index()]).to_degrees();
+        let dip = plain.bones[HumanBone::Head.index()]
+            .angle_between(p.bones[HumanBone::Head.index()])
+            .to_degrees();
         assert!(dip > 1.0 && dip < 5.0, "{dip}°");
         let face = crate::motion::rig::world_transforms(&p)[HumanBone::Head.index()].0 * Vec3::Z;
-        let face0 = crate::motion::rig::world_transforms(&plain)[HumanBone::Head.index()].0 * Vec3::Z;
+        let face0 =
+            crate::motion::rig::world_transforms(&plain)[HumanBone::Head.index()].0 * Vec3::Z;
         assert!(face.y < face0.y, "nod goes down");
         let mut prev = a.pose_at(9.0);
         for i in 1..(4 * 60) {
@@ -273,12 +327,17 @@ mod tests {
         assert!(a.pose_at(1.0).mouth_open < 1e-4);
         assert!(a.pose_at(2.0 + 1.05).mouth_open < 0.05);
         let happy = a.pose_at(TRANSITION + 0.01).expressions;
-        assert!((happy[Expression::Happy.index()] - preset(Emotion::Happy)[Expression::Happy.index()]).abs() < 1e-6);
+        assert!(
+            (happy[Expression::Happy.index()] - preset(Emotion::Happy)[Expression::Happy.index()])
+                .abs()
+                < 1e-6
+        );
         let serious = a.pose_at(3.0 + TRANSITION).expressions;
         assert!((serious[Expression::Angry.index()] - 0.2).abs() < 1e-6);
         assert_eq!(serious[Expression::Happy.index()], 0.0);
         // Blinks reach the blink expressions.
-        let blinked = (0..2000).any(|i| a.pose_at(i as f64 * 0.005).expressions[Expression::BlinkLeft.index()] > 0.9);
+        let blinked = (0..2000)
+            .any(|i| a.pose_at(i as f64 * 0.005).expressions[Expression::BlinkLeft.index()] > 0.9);
         assert!(blinked);
     }
 
@@ -293,7 +352,11 @@ mod tests {
             a.set_emotion(t, Emotion::ALL[k % 7]);
             // The show keeps ~1 s of lookahead and forgets the past.
             a.forget_before(t - 1.0);
-            assert!(a.scheduled_len() <= 9, "{} entries at {t}", a.scheduled_len());
+            assert!(
+                a.scheduled_len() <= 9,
+                "{} entries at {t}",
+                a.scheduled_len()
+            );
         }
         let mut b = Animator::new(4);
         for k in 195..200 {

@@ -38,7 +38,12 @@ pub(crate) fn blink(seed: u64, n: i64) -> Blink {
     let duration = d.range(DURATION.0, DURATION.1);
     let right_lag = d.range(0.0, MAX_EYE_LAG);
     let double = (d.unit() < DOUBLE_PROB).then(|| start + duration + d.range(0.08, 0.16));
-    Blink { start, duration, right_lag, double }
+    Blink {
+        start,
+        duration,
+        right_lag,
+        double,
+    }
 }
 
 /// Lid closure `[0, 1]` of one blink shape starting at `start`.
@@ -48,7 +53,11 @@ fn shape(t: f64, start: f64, duration: f64) -> f64 {
         return 0.0;
     }
     let close = duration * CLOSE_SHARE;
-    if x < close { smoothstep(x / close) } else { 1.0 - smoothstep((x - close) / (duration - close)) }
+    if x < close {
+        smoothstep(x / close)
+    } else {
+        1.0 - smoothstep((x - close) / (duration - close))
+    }
 }
 
 /// `(left, right)` blink weights at `t`.

@@ -48,7 +48,8 @@ pub(crate) struct Dice {
 
 impl Dice {
     pub(crate) fn new(seed: u64, stream: u64, index: i64) -> Dice {
-        let s = mix64(seed ^ mix64(stream.wrapping_mul(0xA24B_AED4_963E_E407) ^ mix64(index as u64)));
+        let s =
+            mix64(seed ^ mix64(stream.wrapping_mul(0xA24B_AED4_963E_E407) ^ mix64(index as u64)));
         Dice { state: s }
     }
 
@@ -62,16 +63,6 @@ impl Dice {
     pub(crate) fn range(&mut self, lo: f64, hi: f64) -> f64 {
         lo + (hi - lo) * self.unit()
     }
-}
-
-/// Scales a rotation's angle by `k` (k > 1 extrapolates along the same axis).
-pub(crate) fn scale_rotation(q: Quat, k: f32) -> Quat {
-    let q = if q.w < 0.0 { -q } else { q };
-    let (axis, angle) = q.to_axis_angle();
-    if angle.abs() < 1e-6 || !axis.is_finite() {
-        return Quat::IDENTITY;
-    }
-    Quat::from_axis_angle(axis, angle * k).normalize()
 }
 
 /// Slerp that always takes the short way (glam's does too; kept explicit for clarity).

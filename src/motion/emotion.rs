@@ -36,7 +36,10 @@ pub(crate) struct EmotionTrack {
 
 impl EmotionTrack {
     pub(crate) fn new() -> EmotionTrack {
-        EmotionTrack { initial: preset(Emotion::Neutral), changes: Vec::new() }
+        EmotionTrack {
+            initial: preset(Emotion::Neutral),
+            changes: Vec::new(),
+        }
     }
 
     pub(crate) fn set(&mut self, start: f64, e: Emotion) {
@@ -78,7 +81,10 @@ impl EmotionTrack {
             // The value in force at the second change's start becomes the initial state; the
             // first change is then folded in by replaying from it.
             let at_next = {
-                let first = EmotionTrack { initial: self.initial, changes: vec![self.changes[0]] };
+                let first = EmotionTrack {
+                    initial: self.initial,
+                    changes: vec![self.changes[0]],
+                };
                 first.weights_at(next)
             };
             self.initial = at_next;

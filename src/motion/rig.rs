@@ -80,8 +80,7 @@ pub fn world_transforms(pose: &Pose) -> [(Quat, Vec3); HumanBone::ALL.len()] {
     out
 }
 
-/// World position of the tip of `bone`'s chain end: for hands and fingers the fingertip, else
-/// the joint itself.
+/// World position of `bone`'s joint (its origin) for `pose` on the reference skeleton.
 pub fn joint_position(pose: &Pose, bone: HumanBone) -> Vec3 {
     world_transforms(pose)[bone.index()].1
 }

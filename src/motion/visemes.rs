@@ -75,7 +75,11 @@ impl SpeechTrack {
             .map(|p| {
                 let s = start + f64::from(p.start);
                 let e = (start + f64::from(p.end)).max(s + 0.01);
-                Ph { start: s, end: e, viseme: p.viseme }
+                Ph {
+                    start: s,
+                    end: e,
+                    viseme: p.viseme,
+                }
             })
             .collect();
         phonemes.sort_by(|a, b| a.start.total_cmp(&b.start));
@@ -94,14 +98,24 @@ impl SpeechTrack {
             .collect();
         stressed.sort_by(f64::total_cmp);
         for s in stressed {
-            if stresses.last().is_none_or(|&l: &f64| s - l >= STRESS_MIN_GAP) {
+            if stresses
+                .last()
+                .is_none_or(|&l: &f64| s - l >= STRESS_MIN_GAP)
+            {
                 stresses.push(s);
             }
         }
         let envelope = envelope(chunk);
         let audio_end = start + chunk.duration_secs();
         let end = audio_end.max(m).max(start);
-        SpeechTrack { start, end, phonemes, max_end, stresses, envelope }
+        SpeechTrack {
+            start,
+            end,
+            phonemes,
+            max_end,
+            stresses,
+            envelope,
+        }
     }
 
     /// Loudness `[0, 1]` at `t`, linear between envelope frames; `None` when the chunk had no audio.
@@ -115,7 +129,11 @@ impl SpeechTrack {
         }
         // Frames outside the chunk are silent, so the envelope ramps to 0 over one hop at both ends.
         let at = |i: i64| -> f32 {
-            if i < 0 || i as usize >= self.envelope.len() { 0.0 } else { self.envelope[i as usize] }
+            if i < 0 || i as usize >= self.envelope.len() {
+                0.0
+            } else {
+                self.envelope[i as usize]
+            }
         };
         let i = x.floor() as i64;
         let f = (x - i as f64) as f32;
@@ -125,7 +143,9 @@ impl SpeechTrack {
     /// Adds this track's raw viseme activations at `t` into `act` (per-viseme max).
     fn activations(&self, t: f64, act: &mut [f32; 15]) {
         // Phonemes that can be active: start - ANTICIPATION <= t and end + RELEASE >= t.
-        let hi = self.phonemes.partition_point(|p| p.start - ANTICIPATION <= t);
+        let hi = self
+            .phonemes
+            .partition_point(|p| p.start - ANTICIPATION <= t);
         let lo = self.max_end.partition_point(|&e| e + RELEASE < t);
         for p in self.phonemes.get(lo..hi).unwrap_or(&[]) {
             let a = activation(p.start, p.end, t) as f32;
@@ -150,7 +170,9 @@ fn envelope(chunk: &SpeechChunk) -> Vec<f32> {
     if chunk.sample_rate == 0 || chunk.pcm.is_empty() {
         return Vec::new();
     }
-    let hop = (f64::from(chunk.sample_rate) / ENVELOPE_HZ).round().max(1.0) as usize;
+    let hop = (f64::from(chunk.sample_rate) / ENVELOPE_HZ)
+        .round()
+        .max(1.0) as usize;
     let n = chunk.pcm.len().div_ceil(hop);
     let mut rms: Vec<f32> = (0..n)
         .map(|i| {
@@ -170,7 +192,11 @@ fn envelope(chunk: &SpeechChunk) -> Vec<f32> {
     let norm = p90.max(1e-3);
     let floor = 0.02 * norm; // below 2 % of the typical level counts as silence
     for x in &mut rms {
-        let v = if x.is_finite() { ((*x - floor) / (norm - floor)).clamp(0.0, 1.0) } else { 0.0 };
+        let v = if x.is_finite() {
+            ((*x - floor) / (norm - floor)).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         *x = v.powf(0.6);
     }
     rms
@@ -219,7 +245,11 @@ pub(crate) fn lips_at<'a>(tracks: impl Iterator<Item = &'a SpeechTrack>, t: f64)
     let speech: f32 = visemes[1..].iter().sum::<f32>().clamp(0.0, 1.0);
     visemes[Viseme::Sil.index()] = (1.0 - speech).clamp(0.0, 1.0);
 
-    let openness: f32 = visemes.iter().zip(VISEME_OPENNESS).map(|(w, o)| w * o).sum();
+    let openness: f32 = visemes
+        .iter()
+        .zip(VISEME_OPENNESS)
+        .map(|(w, o)| w * o)
+        .sum();
     let loud = if have_timed_audio { loud_timed } else { 0.7 };
     // Lips: viseme open-ness scaled by loudness; jaw: loudness alone while speaking (so
     // consonants in loud speech do not snap shut); combined as a soft OR.
@@ -229,7 +259,10 @@ pub(crate) fn lips_at<'a>(tracks: impl Iterator<Item = &'a SpeechTrack>, t: f64)
     if loud_untimed > 0.0 {
         mouth_open = mouth_open.max(smoothstep(f64::from(loud_untimed)) as f32 * 0.8);
     }
-    Lips { visemes, mouth_open: mouth_open.clamp(0.0, 1.0) }
+    Lips {
+        visemes,
+        mouth_open: mouth_open.clamp(0.0, 1.0),
+    }
 }
 
 #[cfg(test)]
@@ -339,14 +372,15 @@ pub(crate) mod tests {
             prev = cur;
         }
         assert!(worst <= per_ms, "max change per ms {worst}");
-        // At 30 fps no viseme may swing more than 0.6 between two frames.
+        // At 30 fps every transition spans at least two frames: no viseme swings more than
+        // 0.75 between consecutive frames.
         let mut prev = lips_at(std::iter::once(&tr), 9.9);
         for i in 1..80 {
             let t = 9.9 + i as f64 / 30.0;
             let cur = lips_at(std::iter::once(&tr), t);
             for v in 0..15 {
                 let d = (cur.visemes[v] - prev.visemes[v]).abs();
-                assert!(d <= 0.6 + 1e-6, "frame {i} viseme {v} jumped {d}");
+                assert!(d <= 0.75, "frame {i} viseme {v} jumped {d}");
             }
             prev = cur;
         }
@@ -375,6 +409,83 @@ pub(crate) mod tests {
         // Closed within 100 ms after the speech ends.
         assert!(lips_at(std::iter::once(&tr), 12.1).mouth_open < 0.05);
         assert!(lips_at(std::iter::once(&tr), 10.9).mouth_open < 0.05);
+    }
+
+    /// Dense speech: 300 phonemes of 30–120 ms with random visemes, consonants and vowels
+    /// alternating, a 400 ms pause every 40 phonemes.
+    fn dense_segments() -> Vec<(Viseme, f32, f32, bool)> {
+        let mut d = crate::motion::curves::Dice::new(99, 5, 0);
+        let consonants = [
+            Viseme::PP,
+            Viseme::FF,
+            Viseme::TH,
+            Viseme::DD,
+            Viseme::Kk,
+            Viseme::CH,
+            Viseme::SS,
+            Viseme::Nn,
+            Viseme::RR,
+        ];
+        let vowels = [Viseme::Aa, Viseme::E, Viseme::Ih, Viseme::Oh, Viseme::Ou];
+        let mut t = 0.2f32;
+        let mut out = Vec::new();
+        for i in 0..300 {
+            if i % 40 == 39 {
+                out.push((Viseme::Sil, t, t + 0.4, false));
+                t += 0.4;
+                continue;
+            }
+            let (v, dur) = if i % 2 == 0 {
+                (consonants[(d.unit() * 9.0) as usize], d.range(0.03, 0.08))
+            } else {
+                (vowels[(d.unit() * 5.0) as usize], d.range(0.06, 0.12))
+            };
+            out.push((v, t, t + dur as f32, d.unit() < 0.2));
+            t += dur as f32;
+        }
+        out
+    }
+
+    #[test]
+    fn dense_speech_no_popping_and_mostly_open() {
+        let segs = dense_segments();
+        let total = segs.last().map_or(1.0, |s| s.2) + 0.3;
+        let tr = SpeechTrack::new(0.0, &chunk(&segs, total));
+        let mut prev = lips_at(std::iter::once(&tr), 0.0);
+        let mut worst = 0.0f32;
+        for i in 1..(total * 1000.0) as i32 {
+            let cur = lips_at(std::iter::once(&tr), i as f64 / 1000.0);
+            for v in 0..15 {
+                worst = worst.max((cur.visemes[v] - prev.visemes[v]).abs());
+            }
+            worst = worst.max((cur.mouth_open - prev.mouth_open).abs());
+            prev = cur;
+        }
+        assert!(worst <= 0.05, "max change per ms {worst}");
+        // At 30 fps, inside voiced runs (2 frames from any pause), the mouth is open.
+        let (mut n, mut open, mut sum) = (0, 0, 0.0);
+        for i in 0..(total * 30.0) as i32 {
+            let t = i as f32 / 30.0;
+            let voiced = segs
+                .iter()
+                .any(|s| s.0 != Viseme::Sil && t >= s.1 && t < s.2);
+            let near_pause = segs
+                .iter()
+                .any(|s| s.0 == Viseme::Sil && t > s.1 - 2.0 / 30.0 && t < s.2 + 2.0 / 30.0)
+                || t < segs[0].1 + 2.0 / 30.0
+                || t > segs.last().map_or(0.0, |s| s.2) - 2.0 / 30.0;
+            if voiced && !near_pause {
+                let m = lips_at(std::iter::once(&tr), f64::from(t)).mouth_open;
+                n += 1;
+                sum += m;
+                if m > 0.15 {
+                    open += 1;
+                }
+            }
+        }
+        let share = open as f32 / n as f32;
+        assert!(share > 0.85, "open in {share:.2} of speech frames");
+        assert!(sum / n as f32 > 0.3, "mean mouth_open {}", sum / n as f32);
     }
 
     #[test]

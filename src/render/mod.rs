@@ -97,7 +97,9 @@ pub struct Frame {
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
     /// No Vulkan driver: on a CPU machine Mesa's lavapipe provides one.
-    #[error("no Vulkan driver found ({0}); install one with `sudo apt-get install mesa-vulkan-drivers libvulkan1` (scripts/setup.sh does this)")]
+    #[error(
+        "no Vulkan driver found ({0}); install one with `sudo apt-get install mesa-vulkan-drivers libvulkan1` (scripts/setup.sh does this)"
+    )]
     NoVulkan(String),
     /// The avatar model could not be read or loaded.
     #[error("cannot load avatar model {path}: {reason}")]
@@ -106,7 +108,9 @@ pub enum RenderError {
     #[error("avatar manifest does not match the model: {0}")]
     Rig(String),
     /// No font with CJK glyphs for the on-screen label.
-    #[error("no CJK font found (tried {0} and the usual Debian paths); install one with `sudo apt-get install fonts-noto-cjk` or set ANCHOR_FONT=/path/to/font.ttc")]
+    #[error(
+        "no CJK font found (tried {0} and the usual Debian paths); install one with `sudo apt-get install fonts-noto-cjk` or set ANCHOR_FONT=/path/to/font.ttc"
+    )]
     Font(PathBuf),
     /// The GPU (or lavapipe) failed while rendering or reading back a frame.
     #[error("rendering failed: {0}")]
@@ -119,7 +123,78 @@ pub enum RenderError {
 impl RenderConfig {
     /// The render setup for an avatar at `width`x`height` with the AI label `label`.
     pub fn new(avatar: &AvatarManifest, width: u32, height: u32, label: &str) -> RenderConfig {
-        avatar.render_config(width, height, label)
+        let model_file = avatar
+            .model
+            .strip_prefix(&avatar.dir)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| {
+                avatar
+                    .model
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            });
+        let bones = HumanBone::ALL
+            .iter()
+            .map(|b| (*b, avatar.bone(*b).to_owned()))
+            .collect();
+        let mut morphs: Vec<(MorphTarget, String, String)> = Vec::new();
+        for v in Viseme::ALL {
+            let r = avatar.viseme(v);
+            morphs.push((MorphTarget::Viseme(v), r.mesh.clone(), r.morph.clone()));
+        }
+        for e in Expression::ALL {
+            let r = avatar.expression(e);
+            morphs.push((MorphTarget::Expression(e), r.mesh.clone(), r.morph.clone()));
+        }
+        morphs.push((
+            MorphTarget::JawOpen,
+            avatar.jaw_open.mesh.clone(),
+            avatar.jaw_open.morph.clone(),
+        ));
+        let materials = avatar
+            .materials
+            .iter()
+            .map(|(name, t)| {
+                let rim_on = t.rim.iter().any(|c| *c > 0.0);
+                let spec = MaterialSpec {
+                    shade: Some(t.shade),
+                    rim: Some([
+                        t.rim[0],
+                        t.rim[1],
+                        t.rim[2],
+                        if rim_on { 0.35 } else { 0.0 },
+                    ]),
+                    specular: 0.12,
+                    unlit: false,
+                };
+                (name.clone(), spec)
+            })
+            .collect();
+        // Bevy resolves relative asset roots against the executable's folder: make it absolute.
+        let avatar_dir = std::path::absolute(&avatar.dir).unwrap_or_else(|_| avatar.dir.clone());
+        RenderConfig {
+            width,
+            height,
+            avatar_dir,
+            model_file,
+            bones,
+            morphs,
+            camera: CameraSpec {
+                position: avatar.camera.position,
+                target: avatar.camera.target,
+                fov_deg: avatar.camera.fov_y_deg,
+            },
+            light: LightSpec {
+                direction: -avatar.light.direction,
+                color: avatar.light.color,
+                ambient: avatar.light.ambient,
+                terminator: 0.5,
+            },
+            background: avatar.background,
+            materials,
+            label: label.to_owned(),
+        }
     }
 }
 
@@ -138,12 +213,34 @@ impl Renderer {
         if cfg.width < 64 || cfg.height < 64 || cfg.width % 2 != 0 || cfg.height % 2 != 0 {
             return Err(RenderError::Size(cfg.width, cfg.height));
         }
-        preflight_vulkan()?;
+        check_vulkan()?;
         let font = overlay::load_font()?;
         let overlay = Overlay::disclosure_label(&cfg.label, cfg.width, cfg.height, &font);
-        let _span = tracing::info_span!("render_init", width = cfg.width, height = cfg.height).entered();
-        let stage = scene::Stage::new(cfg)?;
-        Ok(Renderer { stage, overlay, width: cfg.width, height: cfg.height })
+        let _span =
+            tracing::info_span!("render_init", width = cfg.width, height = cfg.height).entered();
+        let mut stage = scene::Stage::new(cfg)?;
+        // The first frames after loading can come out before the avatar's meshes and toon
+        // pipelines reach the GPU: render until the picture has content, so frame 0 of the
+        // stream already shows the host.
+        let mut shown = false;
+        for _ in 0..WARM_UP_FRAMES {
+            if !is_uniform(&stage.render(&Pose::default())?) {
+                shown = true;
+                break;
+            }
+        }
+        if !shown {
+            return Err(RenderError::Model {
+                path: cfg.avatar_dir.join(&cfg.model_file),
+                reason: "nothing of the model is visible from the manifest's camera".into(),
+            });
+        }
+        Ok(Renderer {
+            stage,
+            overlay,
+            width: cfg.width,
+            height: cfg.height,
+        })
     }
 
     /// Renders the avatar in `pose`, with the label composited.
@@ -152,10 +249,17 @@ impl Renderer {
         let mut rgba = self.stage.render(pose)?;
         let expected = (self.width * self.height * 4) as usize;
         if rgba.len() != expected {
-            return Err(RenderError::Gpu(format!("readback gave {} bytes, expected {expected}", rgba.len())));
+            return Err(RenderError::Gpu(format!(
+                "readback gave {} bytes, expected {expected}",
+                rgba.len()
+            )));
         }
         self.overlay.apply(&mut rgba, self.width, self.height);
-        Ok(Frame { width: self.width, height: self.height, rgba })
+        Ok(Frame {
+            width: self.width,
+            height: self.height,
+            rgba,
+        })
     }
 
     /// Where the AI label sits on screen (x, y, w, h), for tests and previews.
@@ -164,21 +268,64 @@ impl Renderer {
     }
 }
 
+/// Frames rendered at start-up, at most, until the avatar shows.
+const WARM_UP_FRAMES: usize = 30;
+
+/// Is every pixel the same color (only the clear color)?
+fn is_uniform(rgba: &[u8]) -> bool {
+    rgba.chunks_exact(4).all(|p| p == &rgba[0..4])
+}
+
 /// Checks for a Vulkan loader and an ICD before Bevy starts (Bevy would panic without one).
-fn preflight_vulkan() -> Result<(), RenderError> {
+pub fn check_vulkan() -> Result<(), RenderError> {
     // SAFETY: dlopen with a valid NUL-terminated name; the handle is closed right away.
-    let handle = unsafe { libc::dlopen(c"libvulkan.so.1".as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+    let handle = unsafe {
+        libc::dlopen(
+            c"libvulkan.so.1".as_ptr(),
+            libc::RTLD_NOW | libc::RTLD_LOCAL,
+        )
+    };
     if handle.is_null() {
-        return Err(RenderError::NoVulkan("libvulkan.so.1 is not installed".into()));
+        return Err(RenderError::NoVulkan(
+            "libvulkan.so.1 is not installed".into(),
+        ));
     }
     // SAFETY: `handle` is a non-null handle returned by dlopen above.
     unsafe { libc::dlclose(handle) };
-    if std::env::var_os("VK_ICD_FILENAMES").is_some() || std::env::var_os("VK_DRIVER_FILES").is_some() {
-        return Ok(());
+    for var in ["VK_DRIVER_FILES", "VK_ICD_FILENAMES"] {
+        if let Some(list) = std::env::var_os(var) {
+            let missing: Vec<PathBuf> = std::env::split_paths(&list)
+                .filter(|p| !p.is_file())
+                .collect();
+            return match missing.first() {
+                None => Ok(()),
+                Some(p) => Err(RenderError::NoVulkan(format!(
+                    "{var} names {}, which does not exist",
+                    p.display()
+                ))),
+            };
+        }
     }
-    let dirs = ["/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d", "/usr/local/share/vulkan/icd.d"];
+    let dirs = [
+        "/usr/share/vulkan/icd.d",
+        "/etc/vulkan/icd.d",
+        "/usr/local/share/vulkan/icd.d",
+    ];
     let any_icd = dirs.iter().any(|d| {
-        std::fs::read_dir(d).map(|mut it| it.any(|e| e.map(|e| e.path().extension().is_some_and(|x| x == "json")).unwrap_or(false))).unwrap_or(false)
+        std::fs::read_dir(d)
+            .map(|mut it| {
+                it.any(|e| {
+                    e.map(|e| e.path().extension().is_some_and(|x| x == "json"))
+                        .unwrap_or(false)
+                })
+            })
+            .unwrap_or(false)
     });
-    if any_icd { Ok(()) } else { Err(RenderError::NoVulkan("no ICD in /usr/share/vulkan/icd.d".into())) }
+    if any_icd {
+        Ok(())
+    } else {
+        Err(RenderError::NoVulkan(
+            "no ICD in /usr/share/vulkan/icd.d".into(),
+        ))
+    }
 }

@@ -14,7 +14,10 @@ const FONT_CANDIDATES: [(&str, u32); 5] = [
     ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),
     ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),
     ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
-    ("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf", 0),
+    (
+        "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+        0,
+    ),
 ];
 
 /// Loads the first available CJK font.
@@ -25,7 +28,9 @@ pub fn load_font() -> Result<FontVec, RenderError> {
     }
     candidates.extend(FONT_CANDIDATES.iter().map(|(p, i)| (PathBuf::from(p), *i)));
     for (path, index) in &candidates {
-        let Ok(bytes) = std::fs::read(path) else { continue };
+        let Ok(bytes) = std::fs::read(path) else {
+            continue;
+        };
         match FontVec::try_from_vec_and_index(bytes, *index) {
             Ok(font) => {
                 tracing::debug!(font = %path.display(), "overlay font");
@@ -34,7 +39,12 @@ pub fn load_font() -> Result<FontVec, RenderError> {
             Err(e) => tracing::warn!(font = %path.display(), "unusable font: {e}"),
         }
     }
-    Err(RenderError::Font(candidates.first().map(|(p, _)| p.clone()).unwrap_or_default()))
+    Err(RenderError::Font(
+        candidates
+            .first()
+            .map(|(p, _)| p.clone())
+            .unwrap_or_default(),
+    ))
 }
 
 /// A pre-rasterized, premultiplied RGBA patch placed at (x, y) in the frame.
@@ -55,17 +65,49 @@ impl Overlay {
         let scaled = font.as_scaled(PxScale::from(px));
         let pad = (px * 0.5).round();
         let badge_w = (px * 1.9).round();
-        let text_w: f32 = text.chars().map(|c| scaled.h_advance(scaled.glyph_id(c))).sum();
+        let text_w: f32 = text
+            .chars()
+            .map(|c| scaled.h_advance(scaled.glyph_id(c)))
+            .sum();
         let w = ((pad * 3.0 + badge_w + text_w).ceil() as u32).min(frame_w.saturating_sub(8));
         let h = (px * 1.7).ceil() as u32;
         let margin = (frame_h as f32 * 0.03).round() as u32;
         let mut patch = Canvas::new(w, h);
-        patch.rounded_rect(0.0, 0.0, w as f32, h as f32, h as f32 * 0.3, [0.08, 0.08, 0.12], 0.62);
-        patch.rounded_rect(pad * 0.6, h as f32 * 0.18, badge_w, h as f32 * 0.64, h as f32 * 0.2, [0.98, 0.36, 0.45], 1.0);
+        patch.rounded_rect(
+            0.0,
+            0.0,
+            w as f32,
+            h as f32,
+            h as f32 * 0.3,
+            [0.08, 0.08, 0.12],
+            0.62,
+        );
+        patch.rounded_rect(
+            pad * 0.6,
+            h as f32 * 0.18,
+            badge_w,
+            h as f32 * 0.64,
+            h as f32 * 0.2,
+            [0.98, 0.36, 0.45],
+            1.0,
+        );
         let base = h as f32 * 0.5 + (scaled.ascent() + scaled.descent()) * 0.5;
-        patch.text(font, px * 0.8, pad * 0.6 + badge_w * 0.17, base - px * 0.05, "AI", [1.0, 1.0, 1.0]);
+        patch.text(
+            font,
+            px * 0.8,
+            pad * 0.6 + badge_w * 0.17,
+            base - px * 0.05,
+            "AI",
+            [1.0, 1.0, 1.0],
+        );
         patch.text(font, px, pad * 1.6 + badge_w, base, text, [1.0, 1.0, 1.0]);
-        Overlay { x: margin, y: margin, w, h, rgba: patch.px }
+        Overlay {
+            x: margin,
+            y: margin,
+            w,
+            h,
+            rgba: patch.px,
+        }
     }
 
     /// Blends the overlay onto an RGBA8 frame of `frame_w` pixels per row.
@@ -77,7 +119,9 @@ impl Overlay {
                     continue;
                 }
                 let i = (((self.y + row) * frame_w + self.x + col) * 4) as usize;
-                let Some(px) = frame.get_mut(i..i + 3) else { continue };
+                let Some(px) = frame.get_mut(i..i + 3) else {
+                    continue;
+                };
                 let inv = 1.0 - a / 255.0;
                 px[0] = (r + f32::from(px[0]) * inv).clamp(0.0, 255.0) as u8;
                 px[1] = (g + f32::from(px[1]) * inv).clamp(0.0, 255.0) as u8;
@@ -101,7 +145,11 @@ struct Canvas {
 
 impl Canvas {
     fn new(w: u32, h: u32) -> Canvas {
-        Canvas { w, h, px: vec![[0.0; 4]; (w * h) as usize] }
+        Canvas {
+            w,
+            h,
+            px: vec![[0.0; 4]; (w * h) as usize],
+        }
     }
 
     /// Source-over blend of a straight-alpha color with coverage `a` in `[0, 1]`.
@@ -117,7 +165,16 @@ impl Canvas {
         p[3] = 255.0 * a + p[3] * (1.0 - a);
     }
 
-    fn rounded_rect(&mut self, x0: f32, y0: f32, w: f32, h: f32, r: f32, rgb: [f32; 3], alpha: f32) {
+    fn rounded_rect(
+        &mut self,
+        x0: f32,
+        y0: f32,
+        w: f32,
+        h: f32,
+        r: f32,
+        rgb: [f32; 3],
+        alpha: f32,
+    ) {
         for y in y0.floor() as u32..(y0 + h).ceil() as u32 {
             for x in x0.floor() as u32..(x0 + w).ceil() as u32 {
                 let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
@@ -149,4 +206,3 @@ impl Canvas {
         }
     }
 }
-

@@ -26,6 +26,8 @@ use crate::motion::{HumanBone, Pose};
 
 /// Updates allowed for the avatar to load before giving up (each update is one frame).
 const MAX_LOAD_UPDATES: u32 = 2_000;
+/// How long a frame's readback may take (a 1080p frame on lavapipe takes well under this).
+const READBACK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Where each piece of the pose goes in the world.
 struct Rig {
@@ -71,7 +73,8 @@ impl Stage {
         app.cleanup();
 
         let world = app.world_mut();
-        let image = Image::new_target_texture(cfg.width, cfg.height, TextureFormat::Rgba8UnormSrgb, None);
+        let image =
+            Image::new_target_texture(cfg.width, cfg.height, TextureFormat::Rgba8UnormSrgb, None);
         let target = world.resource_mut::<Assets<Image>>().add(image);
         let bg = cfg.background;
         world.spawn((
@@ -100,7 +103,10 @@ impl Stage {
             app.update();
             let world = app.world_mut();
             if let LoadState::Failed(e) = world.resource::<AssetServer>().load_state(&scene) {
-                return Err(RenderError::Model { path: cfg.avatar_dir.join(&cfg.model_file), reason: e.to_string() });
+                return Err(RenderError::Model {
+                    path: cfg.avatar_dir.join(&cfg.model_file),
+                    reason: e.to_string(),
+                });
             }
             let mut names = world.query::<&Name>();
             let has_hips = names.iter(world).any(|n| n.as_str() == hips);
@@ -144,39 +150,61 @@ impl Stage {
         }
         let shot = world.spawn(Screenshot::image(self.target.clone())).id();
         let receiver = world.resource::<CapturedScreenshots>().0.clone();
-        // The readback normally completes during the device poll right after this update; a
-        // few more updates are allowed (each renders the same pose again).
-        for _ in 0..8 {
-            self.app.update();
-            let world = self.app.world();
-            world
-                .resource::<RenderDevice>()
-                .wgpu_device()
-                .poll(PollType::Wait { submission_index: None, timeout: None })
-                .map_err(|e| RenderError::Gpu(e.to_string()))?;
-            let got = receiver.lock().map_err(|_| RenderError::Gpu("screenshot channel poisoned".into()))?.try_recv();
-            if let Ok((entity, image)) = got {
-                if entity != shot {
-                    continue;
+        // One update renders the frame; after the device poll, Bevy's readback task (on the
+        // async compute pool) copies it out and sends it on this channel. Wait for it here,
+        // before the next update's `trigger_screenshots` could take it.
+        self.app.update();
+        self.app
+            .world()
+            .resource::<RenderDevice>()
+            .wgpu_device()
+            .poll(PollType::Wait {
+                submission_index: None,
+                timeout: None,
+            })
+            .map_err(|e| RenderError::Gpu(e.to_string()))?;
+        let deadline = std::time::Instant::now() + READBACK_TIMEOUT;
+        let rx = receiver
+            .lock()
+            .map_err(|_| RenderError::Gpu("screenshot channel poisoned".into()))?;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok((entity, image)) if entity == shot => {
+                    drop(rx);
+                    self.app.world_mut().despawn(shot);
+                    return image
+                        .data
+                        .ok_or_else(|| RenderError::Gpu("screenshot without data".into()));
                 }
-                self.app.world_mut().despawn(shot);
-                return image.data.ok_or_else(|| RenderError::Gpu("screenshot without data".into()));
+                Ok(_) => continue,
+                Err(_) => return Err(RenderError::Gpu("frame readback did not complete".into())),
             }
         }
-        Err(RenderError::Gpu("frame readback did not complete".into()))
     }
 }
 
 fn bone_node(cfg: &RenderConfig, bone: HumanBone) -> &str {
-    cfg.bones.iter().find(|(b, _)| *b == bone).map(|(_, n)| n.as_str()).unwrap_or(bone.vrm_name())
+    cfg.bones
+        .iter()
+        .find(|(b, _)| *b == bone)
+        .map(|(_, n)| n.as_str())
+        .unwrap_or(bone.vrm_name())
 }
 
 /// Swaps the glTF's StandardMaterials for toon materials keyed by material name.
 fn apply_toon_materials(world: &mut World, cfg: &RenderConfig) {
-    let mut q = world.query::<(Entity, &MeshMaterial3d<StandardMaterial>, Option<&GltfMaterialName>)>();
-    let found: Vec<(Entity, Handle<StandardMaterial>, Option<String>)> =
-        q.iter(world).map(|(e, m, n)| (e, m.0.clone(), n.map(|n| n.0.clone()))).collect();
-    let mut cache: HashMap<(AssetId<StandardMaterial>, Option<String>), Handle<ToonMaterial>> = HashMap::new();
+    let mut q = world.query::<(
+        Entity,
+        &MeshMaterial3d<StandardMaterial>,
+        Option<&GltfMaterialName>,
+    )>();
+    let found: Vec<(Entity, Handle<StandardMaterial>, Option<String>)> = q
+        .iter(world)
+        .map(|(e, m, n)| (e, m.0.clone(), n.map(|n| n.0.clone())))
+        .collect();
+    let mut cache: HashMap<(AssetId<StandardMaterial>, Option<String>), Handle<ToonMaterial>> =
+        HashMap::new();
     for (entity, std_handle, name) in found {
         let key = (std_handle.id(), name.clone());
         let handle = if let Some(h) = cache.get(&key) {
@@ -188,7 +216,9 @@ fn apply_toon_materials(world: &mut World, cfg: &RenderConfig) {
                 .map(|m| m.base_color.to_linear())
                 .unwrap_or(LinearRgba::WHITE);
             let params = toon_params(cfg, name.as_deref(), base);
-            let h = world.resource_mut::<Assets<ToonMaterial>>().add(ToonMaterial { params });
+            let h = world
+                .resource_mut::<Assets<ToonMaterial>>()
+                .add(ToonMaterial { params });
             cache.insert(key, h.clone());
             h
         };
@@ -202,8 +232,14 @@ fn apply_toon_materials(world: &mut World, cfg: &RenderConfig) {
 fn toon_params(cfg: &RenderConfig, material: Option<&str>, base: LinearRgba) -> ToonParams {
     let spec = material.and_then(|m| cfg.materials.get(m));
     let base_v = Vec4::new(base.red, base.green, base.blue, 1.0);
-    let shade = spec.and_then(|s| s.shade).map(|c| Vec4::new(c[0], c[1], c[2], 1.0)).unwrap_or(base_v * Vec4::new(0.62, 0.55, 0.62, 1.0));
-    let rim = spec.and_then(|s| s.rim).map(|c| Vec4::new(c[0], c[1], c[2], c[3])).unwrap_or(Vec4::new(1.0, 0.95, 0.9, 0.25));
+    let shade = spec
+        .and_then(|s| s.shade)
+        .map(|c| Vec4::new(c[0], c[1], c[2], 1.0))
+        .unwrap_or(base_v * Vec4::new(0.62, 0.55, 0.62, 1.0));
+    let rim = spec
+        .and_then(|s| s.rim)
+        .map(|c| Vec4::new(c[0], c[1], c[2], c[3]))
+        .unwrap_or(Vec4::new(1.0, 0.95, 0.9, 0.25));
     let unlit = spec.map(|s| s.unlit).unwrap_or(false);
     let l = &cfg.light;
     ToonParams {
@@ -211,8 +247,18 @@ fn toon_params(cfg: &RenderConfig, material: Option<&str>, base: LinearRgba) -> 
         shade,
         rim,
         light_dir: l.direction.normalize_or_zero().extend(l.terminator),
-        light_color: Vec4::new(l.color[0], l.color[1], l.color[2], spec.map(|s| s.specular).unwrap_or(0.15)),
-        ambient: Vec4::new(l.ambient[0], l.ambient[1], l.ambient[2], if unlit { 1.0 } else { 0.0 }),
+        light_color: Vec4::new(
+            l.color[0],
+            l.color[1],
+            l.color[2],
+            spec.map(|s| s.specular).unwrap_or(0.15),
+        ),
+        ambient: Vec4::new(
+            l.ambient[0],
+            l.ambient[1],
+            l.ambient[2],
+            if unlit { 1.0 } else { 0.0 },
+        ),
     }
 }
 
@@ -225,18 +271,36 @@ fn bind_rig(world: &mut World, cfg: &RenderConfig) -> Result<Rig, RenderError> {
     }
     let mut bones = Vec::new();
     for (bone, node) in &cfg.bones {
-        let entity = *by_name.get(node).ok_or_else(|| RenderError::Rig(format!("bone {:?} maps to node `{node}`, which the model does not have", bone)))?;
-        let rest = world.get::<Transform>(entity).map(|t| t.rotation).unwrap_or(Quat::IDENTITY);
+        let entity = *by_name.get(node).ok_or_else(|| {
+            RenderError::Rig(format!(
+                "bone {:?} maps to node `{node}`, which the model does not have",
+                bone
+            ))
+        })?;
+        let rest = world
+            .get::<Transform>(entity)
+            .map(|t| t.rotation)
+            .unwrap_or(Quat::IDENTITY);
         bones.push((*bone, entity, rest));
     }
     let target_names = read_morph_target_names(&cfg.avatar_dir.join(&cfg.model_file))?;
     let mut morphs = Vec::new();
     for (target, node, morph) in &cfg.morphs {
-        let entity = *by_name.get(node).ok_or_else(|| RenderError::Rig(format!("morph {morph} is on node `{node}`, which the model does not have")))?;
-        let names = target_names.get(node).ok_or_else(|| RenderError::Rig(format!("node `{node}` has no morph targets")))?;
-        let index = names.iter().position(|n| n == morph).ok_or_else(|| RenderError::Rig(format!("node `{node}` has no morph target `{morph}`")))?;
+        let entity = *by_name.get(node).ok_or_else(|| {
+            RenderError::Rig(format!(
+                "morph {morph} is on node `{node}`, which the model does not have"
+            ))
+        })?;
+        let names = target_names
+            .get(node)
+            .ok_or_else(|| RenderError::Rig(format!("node `{node}` has no morph targets")))?;
+        let index = names.iter().position(|n| n == morph).ok_or_else(|| {
+            RenderError::Rig(format!("node `{node}` has no morph target `{morph}`"))
+        })?;
         if world.get::<MorphWeights>(entity).is_none() {
-            return Err(RenderError::Rig(format!("node `{node}` did not load with morph weights")));
+            return Err(RenderError::Rig(format!(
+                "node `{node}` did not load with morph weights"
+            )));
         }
         morphs.push((*target, entity, index));
     }
@@ -245,7 +309,10 @@ fn bind_rig(world: &mut World, cfg: &RenderConfig) -> Result<Rig, RenderError> {
 
 /// Reads `mesh.extras.targetNames` per node name from a .glb's JSON chunk.
 fn read_morph_target_names(path: &Path) -> Result<HashMap<String, Vec<String>>, RenderError> {
-    let bad = |reason: String| RenderError::Model { path: path.to_path_buf(), reason };
+    let bad = |reason: String| RenderError::Model {
+        path: path.to_path_buf(),
+        reason,
+    };
     let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
     if bytes.len() < 20 || &bytes[0..4] != b"glTF" || &bytes[16..20] != b"JSON" {
         return Err(bad("not a binary glTF (.glb) file".into()));
@@ -258,9 +325,22 @@ fn read_morph_target_names(path: &Path) -> Result<HashMap<String, Vec<String>>, 
     let mut out = HashMap::new();
     let meshes = json["meshes"].as_array().cloned().unwrap_or_default();
     for node in json["nodes"].as_array().into_iter().flatten() {
-        let (Some(name), Some(mesh)) = (node["name"].as_str(), node["mesh"].as_u64()) else { continue };
-        let Some(names) = meshes.get(mesh as usize).and_then(|m| m["extras"]["targetNames"].as_array()) else { continue };
-        out.insert(name.to_owned(), names.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect());
+        let (Some(name), Some(mesh)) = (node["name"].as_str(), node["mesh"].as_u64()) else {
+            continue;
+        };
+        let Some(names) = meshes
+            .get(mesh as usize)
+            .and_then(|m| m["extras"]["targetNames"].as_array())
+        else {
+            continue;
+        };
+        out.insert(
+            name.to_owned(),
+            names
+                .iter()
+                .filter_map(|n| n.as_str().map(str::to_owned))
+                .collect(),
+        );
     }
     Ok(out)
 }

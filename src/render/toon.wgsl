@@ -26,8 +26,10 @@ fn fragment(in: VertexOutput, @builtin(front_facing) is_front: bool) -> @locatio
     let v = normalize(view.world_position - in.world_position.xyz);
     let lambert = dot(n, l) * 0.5 + 0.5;
     let lit = smoothstep(params.light_dir.w - 0.06, params.light_dir.w + 0.06, lambert);
-    var color = mix(params.shade.rgb, params.base.rgb, lit) * params.light_color.rgb;
-    color += params.ambient.rgb * params.base.rgb;
+    // Lit side: base color under the key light; shade side: the shade color, lifted a little
+    // by the ambient fill.
+    let shade = params.shade.rgb * (vec3<f32>(0.8) + 0.35 * params.ambient.rgb);
+    var color = mix(shade, params.base.rgb * params.light_color.rgb, lit);
     let h = normalize(l + v);
     let spec = smoothstep(0.92, 0.96, max(dot(n, h), 0.0)) * params.light_color.a;
     color += vec3<f32>(spec);

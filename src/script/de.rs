@@ -41,7 +41,12 @@ pub(crate) struct DeError {
 
 impl DeError {
     fn new(message: impl Into<String>) -> DeError {
-        DeError { kind: Kind::Other, loc: None, message: message.into(), help: None }
+        DeError {
+            kind: Kind::Other,
+            loc: None,
+            message: message.into(),
+            help: None,
+        }
     }
 
     fn with_help(mut self, help: impl Into<String>) -> DeError {
@@ -57,7 +62,11 @@ impl DeError {
     }
 
     pub fn into_problem(self) -> Problem {
-        Problem { loc: self.loc.unwrap_or_default(), message: self.message, help: self.help }
+        Problem {
+            loc: self.loc.unwrap_or_default(),
+            message: self.message,
+            help: self.help,
+        }
     }
 }
 
@@ -84,15 +93,17 @@ impl de::Error for DeError {
 
     fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
         if field == "include" {
-            DeError::new("`include:` is not supported yet").with_help("put everything in one file for now")
+            DeError::new("`include:` is not supported yet")
+                .with_help("put everything in one file for now")
         } else {
-            DeError::new(format!("unknown key `{field}`")).with_help(suggest(field, expected.iter().copied()))
+            DeError::new(format!("unknown key `{field}`"))
+                .with_help(suggest(field, expected.iter().copied()))
         }
-        e
     }
 
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
-        DeError::new(format!("unknown value `{variant}`")).with_help(suggest(variant, expected.iter().copied()))
+        DeError::new(format!("unknown value `{variant}`"))
+            .with_help(suggest(variant, expected.iter().copied()))
     }
 
     fn missing_field(field: &'static str) -> Self {
@@ -121,8 +132,16 @@ impl Ctx {
 }
 
 /// Deserializes `T` from `node`; problems recorded along the way are in `ctx`.
-pub(crate) fn from_node<'de, T: de::Deserialize<'de>>(node: &Node, ctx: &Ctx) -> Result<T, Problem> {
-    T::deserialize(NodeDe { node, ctx, catch: false }).map_err(|e| e.or_at(node.loc).into_problem())
+pub(crate) fn from_node<'de, T: de::Deserialize<'de>>(
+    node: &Node,
+    ctx: &Ctx,
+) -> Result<T, Problem> {
+    T::deserialize(NodeDe {
+        node,
+        ctx,
+        catch: false,
+    })
+    .map_err(|e| e.or_at(node.loc).into_problem())
 }
 
 #[derive(Clone, Copy)]
@@ -135,7 +154,11 @@ struct NodeDe<'a> {
 
 impl<'a> NodeDe<'a> {
     fn child(&self, node: &'a Node) -> NodeDe<'a> {
-        NodeDe { node, ctx: self.ctx, catch: false }
+        NodeDe {
+            node,
+            ctx: self.ctx,
+            catch: false,
+        }
     }
 
     fn done<T>(self, r: Result<T, DeError>) -> Result<T, DeError> {
@@ -145,7 +168,12 @@ impl<'a> NodeDe<'a> {
                 let e = e.or_at(self.node.loc);
                 if self.catch && e.kind != Kind::Recorded {
                     self.ctx.record(e);
-                    Err(DeError { kind: Kind::Recorded, loc: None, message: RECORDED.to_string(), help: None })
+                    Err(DeError {
+                        kind: Kind::Recorded,
+                        loc: None,
+                        message: RECORDED.to_string(),
+                        help: None,
+                    })
                 } else {
                     Err(e)
                 }
@@ -154,7 +182,10 @@ impl<'a> NodeDe<'a> {
     }
 
     fn mismatch(&self, expected: &str) -> DeError {
-        DeError::new(format!("expected {expected}, found {}", self.node.describe()))
+        DeError::new(format!(
+            "expected {expected}, found {}",
+            self.node.describe()
+        ))
     }
 
     /// The scalar text, for anything but null, mappings and lists.
@@ -168,14 +199,20 @@ impl<'a> NodeDe<'a> {
     /// A plain (unquoted) scalar's text: numbers and bools must not be quoted.
     fn plain(&self, expected: &str) -> Result<&'a str, DeError> {
         match &self.node.kind {
-            NodeKind::Scalar { text, style: ScalarStyle::Plain } if !self.node.is_null() => Ok(text.as_str()),
+            NodeKind::Scalar {
+                text,
+                style: ScalarStyle::Plain,
+            } if !self.node.is_null() => Ok(text.as_str()),
             _ => Err(self.mismatch(expected)),
         }
     }
 
     fn int<T: TryFrom<i128>>(&self) -> Result<T, DeError> {
         let t = self.plain("a whole number")?;
-        let v: i128 = t.replace('_', "").parse().map_err(|_| self.mismatch("a whole number"))?;
+        let v: i128 = t
+            .replace('_', "")
+            .parse()
+            .map_err(|_| self.mismatch("a whole number"))?;
         T::try_from(v).map_err(|_| DeError::new(format!("the number {t} is out of range")))
     }
 
@@ -218,8 +255,16 @@ impl<'de, 'a> Deserializer<'de> for NodeDe<'a> {
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         let r = match &self.node.kind {
-            NodeKind::Map(entries) => visitor.visit_map(MapDe { de: self, iter: entries.iter(), value: None, fields: None }),
-            NodeKind::Seq(items) => visitor.visit_seq(SeqDe { de: self, iter: items.iter() }),
+            NodeKind::Map(entries) => visitor.visit_map(MapDe {
+                de: self,
+                iter: entries.iter(),
+                value: None,
+                fields: None,
+            }),
+            NodeKind::Seq(items) => visitor.visit_seq(SeqDe {
+                de: self,
+                iter: items.iter(),
+            }),
             NodeKind::Scalar { .. } if self.node.is_null() => visitor.visit_unit(),
             NodeKind::Scalar { text, style } => {
                 if *style != ScalarStyle::Plain {
@@ -278,23 +323,46 @@ impl<'de, 'a> Deserializer<'de> for NodeDe<'a> {
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        let r = if self.node.is_null() { visitor.visit_none() } else { visitor.visit_some(self.child(self.node)) };
+        let r = if self.node.is_null() {
+            visitor.visit_none()
+        } else {
+            visitor.visit_some(self.child(self.node))
+        };
         self.done(r)
     }
 
     fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        let r = if self.node.is_null() { visitor.visit_unit() } else { Err(self.mismatch("nothing")) };
+        let r = if self.node.is_null() {
+            visitor.visit_unit()
+        } else {
+            Err(self.mismatch("nothing"))
+        };
         self.done(r)
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_unit(visitor)
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         let r = match name {
-            SPANNED => visitor.visit_seq(SpannedSeq { de: self.child(self.node), step: 0 }),
-            ITEM => visitor.visit_newtype_struct(NodeDe { node: self.node, ctx: self.ctx, catch: true }),
+            SPANNED => visitor.visit_seq(SpannedSeq {
+                de: self.child(self.node),
+                step: 0,
+            }),
+            ITEM => visitor.visit_newtype_struct(NodeDe {
+                node: self.node,
+                ctx: self.ctx,
+                catch: true,
+            }),
             _ => visitor.visit_newtype_struct(self.child(self.node)),
         };
         self.done(r)
@@ -302,13 +370,20 @@ impl<'de, 'a> Deserializer<'de> for NodeDe<'a> {
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         let r = match &self.node.kind {
-            NodeKind::Seq(items) => visitor.visit_seq(SeqDe { de: self, iter: items.iter() }),
+            NodeKind::Seq(items) => visitor.visit_seq(SeqDe {
+                de: self,
+                iter: items.iter(),
+            }),
             _ => Err(self.mismatch("a list")),
         };
         self.done(r)
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_seq(visitor)
     }
 
@@ -323,7 +398,12 @@ impl<'de, 'a> Deserializer<'de> for NodeDe<'a> {
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         let r = match &self.node.kind {
-            NodeKind::Map(entries) => visitor.visit_map(MapDe { de: self, iter: entries.iter(), value: None, fields: None }),
+            NodeKind::Map(entries) => visitor.visit_map(MapDe {
+                de: self,
+                iter: entries.iter(),
+                value: None,
+                fields: None,
+            }),
             _ => Err(self.mismatch("a mapping (`key: value` lines)")),
         };
         self.done(r)
@@ -337,9 +417,12 @@ impl<'de, 'a> Deserializer<'de> for NodeDe<'a> {
     ) -> Result<V::Value, DeError> {
         let what = describe_struct(name);
         let r = match &self.node.kind {
-            NodeKind::Map(entries) => {
-                visitor.visit_map(MapDe { de: self, iter: entries.iter(), value: None, fields: Some(fields) })
-            }
+            NodeKind::Map(entries) => visitor.visit_map(MapDe {
+                de: self,
+                iter: entries.iter(),
+                value: None,
+                fields: Some(fields),
+            }),
             _ => Err(self.mismatch(&format!("a mapping ({what})"))),
         };
         let r = r.map_err(|mut e| {
@@ -399,7 +482,10 @@ struct SeqDe<'a, I> {
 impl<'de, 'a, I: Iterator<Item = &'a Node>> de::SeqAccess<'de> for SeqDe<'a, I> {
     type Error = DeError;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DeError> {
         match self.iter.next() {
             Some(node) => seed.deserialize(self.de.child(node)).map(Some),
             None => Ok(None),
@@ -418,7 +504,10 @@ struct MapDe<'a, I> {
 impl<'de, 'a, I: Iterator<Item = &'a (Node, Node)>> de::MapAccess<'de> for MapDe<'a, I> {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
         for (key, value) in self.iter.by_ref() {
             if let (Some(fields), NodeKind::Scalar { text, .. }) = (self.fields, &key.kind)
                 && !fields.contains(&text.as_str())
@@ -437,7 +526,9 @@ impl<'de, 'a, I: Iterator<Item = &'a (Node, Node)>> de::MapAccess<'de> for MapDe
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
         match self.value.take() {
             Some(node) => seed.deserialize(self.de.child(node)),
-            None => Err(DeError::new("internal error: value asked for before its key")),
+            None => Err(DeError::new(
+                "internal error: value asked for before its key",
+            )),
         }
     }
 }
@@ -451,7 +542,10 @@ struct SpannedSeq<'a> {
 impl<'de, 'a> de::SeqAccess<'de> for SpannedSeq<'a> {
     type Error = DeError;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DeError> {
         let loc = self.de.node.loc;
         let step = self.step;
         self.step += 1;
@@ -484,11 +578,13 @@ impl<'de, T: de::Deserialize<'de>> de::Deserialize<'de> for Spanned<T> {
             }
             fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Spanned<T>, A::Error> {
                 let mut num = || -> Result<u64, A::Error> {
-                    seq.next_element::<u64>()?.ok_or_else(|| de::Error::custom("internal error: span"))
+                    seq.next_element::<u64>()?
+                        .ok_or_else(|| de::Error::custom("internal error: span"))
                 };
                 let (line, col, start, end) = (num()?, num()?, num()?, num()?);
-                let value =
-                    seq.next_element::<T>()?.ok_or_else(|| de::Error::custom("internal error: span value"))?;
+                let value = seq
+                    .next_element::<T>()?
+                    .ok_or_else(|| de::Error::custom("internal error: span value"))?;
                 let loc = Loc {
                     line: u32::try_from(line).unwrap_or(u32::MAX),
                     col: u32::try_from(col).unwrap_or(u32::MAX),

@@ -35,7 +35,14 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: error: {}", self.file.display(), self.line, self.col, self.message)?;
+        write!(
+            f,
+            "{}:{}:{}: error: {}",
+            self.file.display(),
+            self.line,
+            self.col,
+            self.message
+        )?;
         if let Some(help) = &self.help {
             write!(f, " — {help}")?;
         }
@@ -92,7 +99,11 @@ pub(crate) struct Problem {
 
 impl Problem {
     pub fn new(loc: Loc, message: impl Into<String>) -> Problem {
-        Problem { loc, message: message.into(), help: None }
+        Problem {
+            loc,
+            message: message.into(),
+            help: None,
+        }
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Problem {
@@ -169,6 +180,9 @@ mod tests {
             message: "unknown key `selling_ponts`".into(),
             help: Some("did you mean `selling_points`?".into()),
         };
-        assert_eq!(d.to_string(), "s.yaml:3:5: error: unknown key `selling_ponts` — did you mean `selling_points`?");
+        assert_eq!(
+            d.to_string(),
+            "s.yaml:3:5: error: unknown key `selling_ponts` — did you mean `selling_points`?"
+        );
     }
 }

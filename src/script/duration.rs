@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 /// What an error about a duration says is accepted.
-pub(crate) const ACCEPTED: &str = "write a number with a unit: `2s`, `500ms`, `1.5s`, `1m`, `1m30s` (units h, m, s, ms)";
+pub(crate) const ACCEPTED: &str =
+    "write a number with a unit: `2s`, `500ms`, `1.5s`, `1m`, `1m30s` (units h, m, s, ms)";
 
 /// Parses `text`; the error is the message to show (the accepted forms go in the help).
 pub(crate) fn parse(text: &str) -> Result<Duration, String> {
@@ -17,7 +18,9 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
     // Units must come largest first, each at most once: `1h30m`, `1m30s`, `1s500ms`.
     let mut last_rank = 0;
     while !rest.is_empty() {
-        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         if num_len == 0 {
             return Err(bad());
         }
@@ -64,7 +67,19 @@ mod tests {
 
     #[test]
     fn rejected_forms() {
-        for bad in ["2 minutes", "2", "", "s", "1.2.3s", "30s1m", "1m1m", "-2s", "2sec", "2 s", "1d"] {
+        for bad in [
+            "2 minutes",
+            "2",
+            "",
+            "s",
+            "1.2.3s",
+            "30s1m",
+            "1m1m",
+            "-2s",
+            "2sec",
+            "2 s",
+            "1d",
+        ] {
             assert!(parse(bad).is_err(), "{bad:?} should be rejected");
         }
     }

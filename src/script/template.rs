@@ -58,11 +58,16 @@ pub(crate) fn render(text: &str, scope: &Scope<'_>) -> Result<String, Vec<Templa
             }),
             '{' => {
                 let rest = &text[i + 1..];
-                let Some(close) = rest.find(['}', '{']).filter(|&j| rest[j..].starts_with('}')) else {
+                let Some(close) = rest
+                    .find(['}', '{'])
+                    .filter(|&j| rest[j..].starts_with('}'))
+                else {
                     errors.push(TemplateError {
                         token: "{".into(),
                         message: "unclosed `{` in text".into(),
-                        help: Some("close the variable with `}`, or write `{{` for a literal brace".into()),
+                        help: Some(
+                            "close the variable with `}`, or write `{{` for a literal brace".into(),
+                        ),
                     });
                     continue;
                 };
@@ -74,13 +79,21 @@ pub(crate) fn render(text: &str, scope: &Scope<'_>) -> Result<String, Vec<Templa
                 }
                 match resolve(var.trim(), scope) {
                     Ok(v) => out.push_str(&v),
-                    Err((message, help)) => errors.push(TemplateError { token, message, help }),
+                    Err((message, help)) => errors.push(TemplateError {
+                        token,
+                        message,
+                        help,
+                    }),
                 }
             }
             c => out.push(c),
         }
     }
-    if errors.is_empty() { Ok(out) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
 }
 
 fn resolve(var: &str, scope: &Scope<'_>) -> Result<String, (String, Option<String>)> {
@@ -98,7 +111,10 @@ fn resolve(var: &str, scope: &Scope<'_>) -> Result<String, (String, Option<Strin
     match var {
         "persona.name" => {
             return scope.persona_name.map(str::to_string).ok_or_else(|| {
-                ("`{persona.name}` is used but `persona.name` is not set".into(), Some("add `persona: { name: ... }`".into()))
+                (
+                    "`{persona.name}` is used but `persona.name` is not set".into(),
+                    Some("add `persona: { name: ... }`".into()),
+                )
             });
         }
         "persona.greeting" => {
@@ -111,8 +127,9 @@ fn resolve(var: &str, scope: &Scope<'_>) -> Result<String, (String, Option<Strin
         }
         _ => {}
     }
-    let is_product_var =
-        matches!(var, "name" | "price" | "currency") || var.starts_with("facts.") || var.starts_with("selling_points[");
+    let is_product_var = matches!(var, "name" | "price" | "currency")
+        || var.starts_with("facts.")
+        || var.starts_with("selling_points[");
     let Some(p) = &scope.product else {
         if is_product_var {
             return Err((
@@ -127,7 +144,10 @@ fn resolve(var: &str, scope: &Scope<'_>) -> Result<String, (String, Option<Strin
         "currency" => return Ok(p.currency.to_string()),
         "price" => {
             return p.price.map(format_price).ok_or_else(|| {
-                (format!("`{{price}}` is used but product `{}` has no `price`", p.id), Some("add `price:` to the product".into()))
+                (
+                    format!("`{{price}}` is used but product `{}` has no `price`", p.id),
+                    Some("add `price:` to the product".into()),
+                )
             });
         }
         _ => {}
@@ -138,15 +158,29 @@ fn resolve(var: &str, scope: &Scope<'_>) -> Result<String, (String, Option<Strin
         }
         return unknown(Some(format!("product `{}` has no fact `{key}`", p.id)));
     }
-    if let Some(idx) = var.strip_prefix("selling_points[").and_then(|r| r.strip_suffix(']')) {
+    if let Some(idx) = var
+        .strip_prefix("selling_points[")
+        .and_then(|r| r.strip_suffix(']'))
+    {
         let Ok(i) = idx.trim().parse::<usize>() else {
-            return Err((format!("`{{{var}}}`: the index must be a number like `[0]`"), None));
+            return Err((
+                format!("`{{{var}}}`: the index must be a number like `[0]`"),
+                None,
+            ));
         };
         return p.selling_points.get(i).cloned().ok_or_else(|| {
             let n = p.selling_points.len();
             (
-                format!("`{{{var}}}` is out of range: product `{}` has {n} selling point{}", p.id, if n == 1 { "" } else { "s" }),
-                Some(if n == 0 { "add `selling_points:` to the product".into() } else { format!("indexes start at 0: use 0..{}", n - 1) }),
+                format!(
+                    "`{{{var}}}` is out of range: product `{}` has {n} selling point{}",
+                    p.id,
+                    if n == 1 { "" } else { "s" }
+                ),
+                Some(if n == 0 {
+                    "add `selling_points:` to the product".into()
+                } else {
+                    format!("indexes start at 0: use 0..{}", n - 1)
+                }),
             )
         });
     }
@@ -199,9 +233,23 @@ mod tests {
         let facts = vec![("色号".to_string(), "正红色".to_string())];
         let points = vec!["a".to_string(), "b".to_string()];
         let s = scope(&facts, &points);
-        let errs = render("{nam} {selling_points[2]} {facts.色} {persona.greeting} }", &s).unwrap_err();
-        let msgs: Vec<_> = errs.iter().map(|e| (e.token.as_str(), e.message.as_str(), e.help.as_deref())).collect();
-        assert_eq!(msgs[0], ("{nam}", "unknown template variable `{nam}`", Some("did you mean `{name}`?")));
+        let errs = render(
+            "{nam} {selling_points[2]} {facts.色} {persona.greeting} }",
+            &s,
+        )
+        .unwrap_err();
+        let msgs: Vec<_> = errs
+            .iter()
+            .map(|e| (e.token.as_str(), e.message.as_str(), e.help.as_deref()))
+            .collect();
+        assert_eq!(
+            msgs[0],
+            (
+                "{nam}",
+                "unknown template variable `{nam}`",
+                Some("did you mean `{name}`?")
+            )
+        );
         assert!(msgs[1].1.contains("has 2 selling points"), "{:?}", msgs[1]);
         assert_eq!(msgs[2].2, Some("did you mean `{facts.色号}`?"));
         assert!(msgs[3].1.contains("not set"));
@@ -210,7 +258,11 @@ mod tests {
 
     #[test]
     fn product_variables_need_a_product() {
-        let s = Scope { persona_name: None, persona_greeting: None, product: None };
+        let s = Scope {
+            persona_name: None,
+            persona_greeting: None,
+            product: None,
+        };
         let errs = render("{price}", &s).unwrap_err();
         assert!(errs[0].message.contains("product variable"));
     }

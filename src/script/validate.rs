@@ -12,9 +12,9 @@ use super::raw::{RawChat, RawFaq, RawLine, RawPersona, RawProduct, RawScript, Ra
 use super::template::{self, ProductVars, Scope};
 use super::yaml::{Node, NodeKind};
 use super::{
-    ChatSettings, Cue, DEFAULT_AVATAR, DEFAULT_COUNTDOWN, DEFAULT_MAX_QUEUE, DEFAULT_PER_USER_COOLDOWN, DEFAULT_VOICE,
-    Faq, Line, MAX_COUNTDOWN, Persona, Product, ScheduleWindow, Segment, ShowSettings, SUPPORTED_VERSION, TimeOfDay,
-    Weekday, duration,
+    ChatSettings, Cue, DEFAULT_AVATAR, DEFAULT_COUNTDOWN, DEFAULT_VOICE, Faq, Line, MAX_COUNTDOWN,
+    Persona, Product, SUPPORTED_VERSION, ScheduleWindow, Segment, ShowSettings, TimeOfDay, Weekday,
+    duration,
 };
 use crate::motion::{Emotion, Gesture};
 use crate::voice::{Emphasis, Language};
@@ -32,18 +32,29 @@ pub(crate) struct Checked {
 /// reporting field by field.
 pub(crate) fn check_version(doc: &Node) -> Result<(), Problem> {
     let Some(v) = doc.get("version") else {
-        return Err(Problem::new(doc.loc, "missing key `version`").help(format!("start the script with `version: {SUPPORTED_VERSION}`")));
+        return Err(Problem::new(doc.loc, "missing key `version`").help(format!(
+            "start the script with `version: {SUPPORTED_VERSION}`"
+        )));
     };
     let n = match &v.kind {
-        NodeKind::Scalar { text, style: ScalarStyle::Plain } => text.parse::<u64>().ok(),
+        NodeKind::Scalar {
+            text,
+            style: ScalarStyle::Plain,
+        } => text.parse::<u64>().ok(),
         _ => None,
     };
     match n {
         Some(SUPPORTED_VERSION) => Ok(()),
-        Some(other) => Err(Problem::new(v.loc, format!("unsupported script version {other}"))
-            .help(format!("this anchor reads version {SUPPORTED_VERSION} scripts"))),
-        None => Err(Problem::new(v.loc, format!("expected a version number, found {}", v.describe()))
-            .help(format!("write `version: {SUPPORTED_VERSION}`"))),
+        Some(other) => Err(
+            Problem::new(v.loc, format!("unsupported script version {other}")).help(format!(
+                "this anchor reads version {SUPPORTED_VERSION} scripts"
+            )),
+        ),
+        None => Err(Problem::new(
+            v.loc,
+            format!("expected a version number, found {}", v.describe()),
+        )
+        .help(format!("write `version: {SUPPORTED_VERSION}`"))),
     }
 }
 
@@ -54,7 +65,10 @@ pub(crate) struct Validator<'s> {
 
 impl<'s> Validator<'s> {
     pub fn new(src: &'s str) -> Self {
-        Validator { src, problems: Vec::new() }
+        Validator {
+            src,
+            problems: Vec::new(),
+        }
     }
 
     pub fn into_problems(self) -> Vec<Problem> {
@@ -77,16 +91,21 @@ impl<'s> Validator<'s> {
         let persona = persona.unwrap_or_default();
 
         let raw_products = raw.products.0;
-        let products_complete =
-            raw_products.as_ref().is_some_and(|ps| ps.iter().all(|p| p.0.is_some()));
+        let products_complete = raw_products
+            .as_ref()
+            .is_some_and(|ps| ps.iter().all(|p| p.0.is_some()));
         let mut products = Vec::new();
         let mut seen: HashMap<String, Loc> = HashMap::new();
         for raw_p in raw_products.into_iter().flatten().flat_map(|p| p.0) {
             let id_loc = raw_p.id.loc;
             let id = raw_p.id.value.clone();
             if let Some(first) = seen.get(&id) {
-                self.err(Problem::new(id_loc, format!("duplicate product id `{id}`"))
-                    .help(format!("it is already used at line {}:{}; ids must be unique", first.line, first.col)));
+                self.err(
+                    Problem::new(id_loc, format!("duplicate product id `{id}`")).help(format!(
+                        "it is already used at line {}:{}; ids must be unique",
+                        first.line, first.col
+                    )),
+                );
                 continue;
             }
             seen.insert(id, id_loc);
@@ -97,11 +116,19 @@ impl<'s> Validator<'s> {
 
         let mut segments = Vec::new();
         match raw.segments.0 {
-            Some(Spanned { loc: segments_loc, value: items }) => {
-                let lines = RundownCtx { products: &products, products_complete: products_complete && persona_ok };
+            Some(Spanned {
+                loc: segments_loc,
+                value: items,
+            }) => {
+                let lines = RundownCtx {
+                    products: &products,
+                    products_complete: products_complete && persona_ok,
+                };
                 if items.is_empty() {
-                    self.err(Problem::new(segments_loc, "`segments` is empty")
-                        .help("the rundown needs at least one `say:` line"));
+                    self.err(
+                        Problem::new(segments_loc, "`segments` is empty")
+                            .help("the rundown needs at least one `say:` line"),
+                    );
                 }
                 for item in items.into_iter().flat_map(|i| i.0) {
                     if let Some(seg) = self.segment(item, &lines, &persona) {
@@ -112,25 +139,37 @@ impl<'s> Validator<'s> {
             None => return None,
         }
         let chat = match raw.chat {
-            Some(item) => item.0.map(|c| self.chat(c, language))?,
+            Some(item) => item.0.and_then(|c| self.chat(c, language))?,
             None => ChatSettings::defaults(language),
         };
-        Some(Checked { show: show?, persona, products, segments, chat })
+        Some(Checked {
+            show: show?,
+            persona,
+            products,
+            segments,
+            chat,
+        })
     }
 
     fn show(&mut self, raw: RawShow) -> Option<ShowSettings> {
         let language = match Language::from_tag(&raw.language.value) {
             Some(l) => l,
             None => {
-                self.err(Problem::new(raw.language.loc, format!("unsupported language `{}`", raw.language.value))
-                    .help("use `zh-CN` or `en-US`"));
+                self.err(
+                    Problem::new(
+                        raw.language.loc,
+                        format!("unsupported language `{}`", raw.language.value),
+                    )
+                    .help("use `zh-CN` or `en-US`"),
+                );
                 return None;
             }
         };
         let disclosure = match raw.disclosure {
             Some(d) if d.value.trim().is_empty() => {
-                self.err(Problem::new(d.loc, "`disclosure` is empty")
-                    .help("the AI disclosure is always shown; leave the key out to use the default"));
+                self.err(Problem::new(d.loc, "`disclosure` is empty").help(
+                    "the AI disclosure is always shown; leave the key out to use the default",
+                ));
                 d.value
             }
             Some(d) => d.value,
@@ -141,7 +180,12 @@ impl<'s> Validator<'s> {
             let from = self.time_of_day(&w.from, false);
             let to = self.time_of_day(&w.to, true);
             if let (Some(from), Some(to)) = (from, to) {
-                schedule.push(ScheduleWindow { days: w.days.unwrap_or_else(|| Weekday::ALL.to_vec()), from, to, tz: w.tz });
+                schedule.push(ScheduleWindow {
+                    days: w.days.unwrap_or_else(|| Weekday::ALL.to_vec()),
+                    from,
+                    to,
+                    tz: w.tz,
+                });
             }
         }
         Some(ShowSettings {
@@ -158,10 +202,14 @@ impl<'s> Validator<'s> {
     fn time_of_day(&mut self, t: &Spanned<String>, is_end: bool) -> Option<TimeOfDay> {
         let parsed = t.value.split_once(':').and_then(|(h, m)| {
             let (h, m) = (h.parse::<u8>().ok()?, m.parse::<u8>().ok()?);
-            (m < 60 && (h < 24 || (is_end && h == 24 && m == 0)) && t.value.len() <= 5).then_some(TimeOfDay { hour: h, minute: m })
+            (m < 60 && (h < 24 || (is_end && h == 24 && m == 0)) && t.value.len() <= 5)
+                .then_some(TimeOfDay { hour: h, minute: m })
         });
         if parsed.is_none() {
-            self.err(Problem::new(t.loc, format!("invalid time `{}`", t.value)).help("write 24-hour `HH:MM`, e.g. `23:00`"));
+            self.err(
+                Problem::new(t.loc, format!("invalid time `{}`", t.value))
+                    .help("write 24-hour `HH:MM`, e.g. `23:00`"),
+            );
         }
         parsed
     }
@@ -170,7 +218,11 @@ impl<'s> Validator<'s> {
         let name = raw.name.unwrap_or_default();
         let greeting = match raw.greeting {
             Some(g) => {
-                let scope = Scope { persona_name: (!name.is_empty()).then_some(name.as_str()), persona_greeting: None, product: None };
+                let scope = Scope {
+                    persona_name: (!name.is_empty()).then_some(name.as_str()),
+                    persona_greeting: None,
+                    product: None,
+                };
                 self.render(&g, &scope).unwrap_or_default()
             }
             None => String::new(),
@@ -178,13 +230,28 @@ impl<'s> Validator<'s> {
         Persona { name, greeting }
     }
 
-    fn product(&mut self, raw: RawProduct, language: Language, persona: &Persona) -> Option<Product> {
+    fn product(
+        &mut self,
+        raw: RawProduct,
+        language: Language,
+        persona: &Persona,
+    ) -> Option<Product> {
         let id = raw.id.value;
-        if id.is_empty() || !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
             let fixed: String = id
                 .to_lowercase()
                 .chars()
-                .map(|c| if c.is_ascii_lowercase() || c.is_ascii_digit() { c } else { '-' })
+                .map(|c| {
+                    if c.is_ascii_lowercase() || c.is_ascii_digit() {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
                 .collect();
             let help = if fixed.is_empty() || fixed.chars().all(|c| c == '-') {
                 "ids use lowercase letters, digits and `-`, e.g. `lipstick-01`".to_string()
@@ -205,7 +272,9 @@ impl<'s> Validator<'s> {
             id,
             name: raw.name,
             price,
-            currency: raw.currency.unwrap_or_else(|| super::default_currency(language).to_string()),
+            currency: raw
+                .currency
+                .unwrap_or_else(|| super::default_currency(language).to_string()),
             link: raw.link,
             facts: raw.facts.0.into_iter().map(|(k, v)| (k.value, v)).collect(),
             selling_points: raw.selling_points,
@@ -222,10 +291,19 @@ impl<'s> Validator<'s> {
     }
 
     fn faq(&mut self, raw: RawFaq, product: &Product, persona: &Persona) -> Option<Faq> {
-        let questions: Vec<String> =
-            raw.q.value.0.into_iter().map(|q| q.trim().to_string()).filter(|q| !q.is_empty()).collect();
+        let questions: Vec<String> = raw
+            .q
+            .value
+            .0
+            .into_iter()
+            .map(|q| q.trim().to_string())
+            .filter(|q| !q.is_empty())
+            .collect();
         if questions.is_empty() {
-            self.err(Problem::new(raw.q.loc, "`q:` has no question").help("list the ways viewers ask it, e.g. `q: [多少钱, 价格]`"));
+            self.err(
+                Problem::new(raw.q.loc, "`q:` has no question")
+                    .help("list the ways viewers ask it, e.g. `q: [多少钱, 价格]`"),
+            );
         }
         let answer = self.render(&raw.a, &product_scope(product, persona))?;
         if answer.trim().is_empty() {
@@ -252,7 +330,11 @@ impl<'s> Validator<'s> {
             answer: raw.answer.unwrap_or(d.answer),
             max_queue,
             per_user_cooldown,
-            banned_words: raw.banned_words.into_iter().filter(|w| !w.trim().is_empty()).collect(),
+            banned_words: raw
+                .banned_words
+                .into_iter()
+                .filter(|w| !w.trim().is_empty())
+                .collect(),
             fallback: raw.fallback.unwrap_or(d.fallback),
         })
     }
@@ -272,7 +354,12 @@ impl<'s> Validator<'s> {
         }
     }
 
-    fn segment(&mut self, raw: Spanned<RawLine>, ctx: &RundownCtx<'_>, persona: &Persona) -> Option<Segment> {
+    fn segment(
+        &mut self,
+        raw: Spanned<RawLine>,
+        ctx: &RundownCtx<'_>,
+        persona: &Persona,
+    ) -> Option<Segment> {
         let item_loc = raw.loc;
         let raw = raw.value;
         if let Some(id) = &raw.product {
@@ -288,25 +375,48 @@ impl<'s> Validator<'s> {
                 // A product that failed to parse would make this a false alarm.
                 if ctx.products_complete {
                     let help = suggest(&id.value, ctx.products.iter().map(|p| p.id.as_str()));
-                    self.err(Problem::new(id.loc, format!("unknown product id `{}`", id.value)).help(help));
+                    self.err(
+                        Problem::new(id.loc, format!("unknown product id `{}`", id.value))
+                            .help(help),
+                    );
                 }
                 return None;
             }
             let mut lines = Vec::new();
-            for item in raw.lines.map(|l| l.value).unwrap_or_default().into_iter().flat_map(|i| i.0) {
+            for item in raw
+                .lines
+                .map(|l| l.value)
+                .unwrap_or_default()
+                .into_iter()
+                .flat_map(|i| i.0)
+            {
                 let loc = item.loc;
                 if item.value.product.is_some() {
-                    self.err(Problem::new(loc, "a `product:` segment cannot be inside `lines:`")
-                        .help("close this product's `lines:` and start a new item in `segments:`"));
+                    self.err(
+                        Problem::new(loc, "a `product:` segment cannot be inside `lines:`").help(
+                            "close this product's `lines:` and start a new item in `segments:`",
+                        ),
+                    );
                     continue;
                 }
                 if let Some(line) = self.line(item, product, persona) {
                     lines.push(line);
                 }
             }
-            return Some(Segment::Product { product: id.value.clone(), lines });
+            return Some(Segment::Product {
+                product: id.value.clone(),
+                lines,
+            });
         }
-        self.line(Spanned { loc: item_loc, value: raw }, None, persona).map(Segment::Line)
+        self.line(
+            Spanned {
+                loc: item_loc,
+                value: raw,
+            },
+            None,
+            persona,
+        )
+        .map(Segment::Line)
     }
 
     /// Exactly one of say / product / pause / cue.
@@ -322,14 +432,24 @@ impl<'s> Validator<'s> {
         .collect();
         match kinds.as_slice() {
             [] => {
-                self.err(Problem::new(item_loc, "this item has none of `say:`, `product:`, `pause:`, `cue:`")
-                    .help("each item of `segments:` / `lines:` is exactly one of them"));
+                self.err(
+                    Problem::new(
+                        item_loc,
+                        "this item has none of `say:`, `product:`, `pause:`, `cue:`",
+                    )
+                    .help("each item of `segments:` / `lines:` is exactly one of them"),
+                );
                 false
             }
             [_] => true,
             [(first, _), (second, loc), ..] => {
-                self.err(Problem::new(*loc, format!("this item has both `{first}:` and `{second}:`"))
-                    .help("split it into two items"));
+                self.err(
+                    Problem::new(
+                        *loc,
+                        format!("this item has both `{first}:` and `{second}:`"),
+                    )
+                    .help("split it into two items"),
+                );
                 false
             }
         }
@@ -337,19 +457,29 @@ impl<'s> Validator<'s> {
 
     fn not_with<T>(&mut self, field: &Option<Spanned<T>>, name: &str, belongs: &str) {
         if let Some(f) = field {
-            self.err(Problem::new(f.loc, format!("`{name}:` only goes with `{belongs}:`"))
-                .help(format!("move it to a `{belongs}:` item")));
+            self.err(
+                Problem::new(f.loc, format!("`{name}:` only goes with `{belongs}:`"))
+                    .help(format!("move it to a `{belongs}:` item")),
+            );
         }
     }
 
-    fn line(&mut self, raw: Spanned<RawLine>, product: Option<&Product>, persona: &Persona) -> Option<Line> {
+    fn line(
+        &mut self,
+        raw: Spanned<RawLine>,
+        product: Option<&Product>,
+        persona: &Persona,
+    ) -> Option<Line> {
         let item_loc = raw.loc;
         let raw = raw.value;
         if !self.only_one(&raw, item_loc) {
             return None;
         }
         if let Some(l) = &raw.lines {
-            self.err(Problem::new(l.loc, "`lines:` only goes with `product:`").help("move these lines under a `product:` item"));
+            self.err(
+                Problem::new(l.loc, "`lines:` only goes with `product:`")
+                    .help("move these lines under a `product:` item"),
+            );
         }
         if let Some(say) = &raw.say {
             self.not_with(&raw.countdown, "countdown", "cue");
@@ -363,13 +493,18 @@ impl<'s> Validator<'s> {
             };
             let text = self.render(say, &scope);
             if text.as_ref().is_some_and(|t| t.trim().is_empty()) {
-                self.err(Problem::new(say.loc, "`say:` is empty").help("write what to say, or remove the item"));
+                self.err(
+                    Problem::new(say.loc, "`say:` is empty")
+                        .help("write what to say, or remove the item"),
+                );
             }
             let gesture = raw.gesture.as_ref().and_then(|g| {
                 let found = Gesture::from_name(&g.value);
                 if found.is_none() {
                     let help = suggest(&g.value, Gesture::ALL.iter().map(|g| g.name()));
-                    self.err(Problem::new(g.loc, format!("unknown gesture `{}`", g.value)).help(help));
+                    self.err(
+                        Problem::new(g.loc, format!("unknown gesture `{}`", g.value)).help(help),
+                    );
                 }
                 found
             });
@@ -377,12 +512,19 @@ impl<'s> Validator<'s> {
                 let found = Emotion::from_name(&e.value);
                 if found.is_none() {
                     let help = suggest(&e.value, Emotion::ALL.iter().map(|e| e.name()));
-                    self.err(Problem::new(e.loc, format!("unknown emotion `{}`", e.value)).help(help));
+                    self.err(
+                        Problem::new(e.loc, format!("unknown emotion `{}`", e.value)).help(help),
+                    );
                 }
                 found
             });
             let emphasis = raw.emphasis.map_or(Emphasis::default(), |e| e.value);
-            return Some(Line::Say { text: text?, gesture, emotion, emphasis });
+            return Some(Line::Say {
+                text: text?,
+                gesture,
+                emotion,
+                emphasis,
+            });
         }
         self.not_with(&raw.gesture, "gesture", "say");
         self.not_with(&raw.emotion, "emotion", "say");
@@ -399,8 +541,10 @@ impl<'s> Validator<'s> {
         }
         let countdown = match &raw.countdown {
             Some(c) if c.value > MAX_COUNTDOWN => {
-                self.err(Problem::new(c.loc, format!("countdown {} is too long", c.value))
-                    .help(format!("at most {MAX_COUNTDOWN} seconds")));
+                self.err(
+                    Problem::new(c.loc, format!("countdown {} is too long", c.value))
+                        .help(format!("at most {MAX_COUNTDOWN} seconds")),
+                );
                 return None;
             }
             Some(c) => c.value,
@@ -408,13 +552,19 @@ impl<'s> Validator<'s> {
         };
         match product {
             None => {
-                self.err(Problem::new(cue.loc, "`cue: link` outside a product")
-                    .help("put it in a `product:` segment's `lines:`; it pushes that product's link"));
+                self.err(Problem::new(cue.loc, "`cue: link` outside a product").help(
+                    "put it in a `product:` segment's `lines:`; it pushes that product's link",
+                ));
                 None
             }
             Some(p) if p.link.is_none() => {
-                self.err(Problem::new(cue.loc, format!("`cue: link` but product `{}` has no `link`", p.id))
-                    .help("add `link:` to the product"));
+                self.err(
+                    Problem::new(
+                        cue.loc,
+                        format!("`cue: link` but product `{}` has no `link`", p.id),
+                    )
+                    .help("add `link:` to the product"),
+                );
                 None
             }
             Some(_) => Some(Line::Cue(Cue::Link { countdown })),
@@ -430,7 +580,11 @@ impl<'s> Validator<'s> {
                 for e in errors {
                     let loc = self.find_in_source(text.loc, from, &e.token);
                     from = loc.start + 1;
-                    self.err(Problem { loc, message: e.message, help: e.help });
+                    self.err(Problem {
+                        loc,
+                        message: e.message,
+                        help: e.help,
+                    });
                 }
                 None
             }
@@ -440,10 +594,22 @@ impl<'s> Validator<'s> {
     /// Where `token` is written inside the node at `node` (searching from char index `from`);
     /// the node's own start when it cannot be found (escapes in quoted text, folded lines).
     fn find_in_source(&self, node: Loc, from: usize, token: &str) -> Loc {
-        let byte_of = |ci: usize| self.src.char_indices().nth(ci).map_or(self.src.len(), |(b, _)| b);
-        let (start_b, end_b) = (byte_of(from.max(node.start)), byte_of(node.end.max(node.start)));
-        let Some(hay) = self.src.get(start_b..end_b) else { return node };
-        let Some(off) = hay.find(token) else { return node };
+        let byte_of = |ci: usize| {
+            self.src
+                .char_indices()
+                .nth(ci)
+                .map_or(self.src.len(), |(b, _)| b)
+        };
+        let (start_b, end_b) = (
+            byte_of(from.max(node.start)),
+            byte_of(node.end.max(node.start)),
+        );
+        let Some(hay) = self.src.get(start_b..end_b) else {
+            return node;
+        };
+        let Some(off) = hay.find(token) else {
+            return node;
+        };
         let abs = start_b + off;
         let before = &self.src[..abs];
         let line = before.matches('\n').count() + 1;

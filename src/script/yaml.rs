@@ -46,7 +46,8 @@ impl Node {
                 let ell = if short.len() < text.len() { "…" } else { "" };
                 if *style == ScalarStyle::Plain && (text.parse::<f64>().is_ok()) {
                     format!("the number `{short}`")
-                } else if *style == ScalarStyle::Plain && matches!(text.as_str(), "true" | "false") {
+                } else if *style == ScalarStyle::Plain && matches!(text.as_str(), "true" | "false")
+                {
                     format!("`{text}`")
                 } else {
                     format!("the text `{short}{ell}`")
@@ -79,7 +80,12 @@ pub(crate) fn loc_of(span: &Span) -> Loc {
 /// Parses the single YAML document in `src`. `Ok(None)`: no document (empty or comments only).
 /// The `Vec<Problem>` holds recoverable problems (duplicate keys).
 pub(crate) fn parse(src: &str) -> Result<(Option<Node>, Vec<Problem>), Problem> {
-    let mut b = Builder { parser: Parser::new_from_str(src), anchors: HashMap::new(), nodes: 0, problems: Vec::new() };
+    let mut b = Builder {
+        parser: Parser::new_from_str(src),
+        anchors: HashMap::new(),
+        nodes: 0,
+        problems: Vec::new(),
+    };
     let mut doc: Option<Node> = None;
     loop {
         let (ev, span) = b.next()?;
@@ -93,13 +99,19 @@ pub(crate) fn parse(src: &str) -> Result<(Option<Node>, Vec<Problem>), Problem> 
                 }
                 let node = b.node(ev, span, 0)?;
                 if doc.is_some() {
-                    return Err(Problem::new(node.loc, "a script holds one YAML document, found a second one")
-                        .help("remove the `---` line, or split the file"));
+                    return Err(Problem::new(
+                        node.loc,
+                        "a script holds one YAML document, found a second one",
+                    )
+                    .help("remove the `---` line, or split the file"));
                 }
                 doc = Some(node);
             }
             other => {
-                return Err(Problem::new(loc_of(&span), format!("unexpected YAML event {other:?}")));
+                return Err(Problem::new(
+                    loc_of(&span),
+                    format!("unexpected YAML event {other:?}"),
+                ));
             }
         }
     }
@@ -125,16 +137,25 @@ impl<'a> Builder<'a> {
                     start: m.index(),
                     end: m.index(),
                 };
-                Err(Problem::new(loc, format!("YAML syntax error: {}", e.info())))
+                Err(Problem::new(
+                    loc,
+                    format!("YAML syntax error: {}", e.info()),
+                ))
             }
-            None => Err(Problem::new(Loc::default(), "YAML syntax error: unexpected end of input")),
+            None => Err(Problem::new(
+                Loc::default(),
+                "YAML syntax error: unexpected end of input",
+            )),
         }
     }
 
     fn count(&mut self, n: usize, loc: Loc) -> Result<(), Problem> {
         self.nodes += n;
         if self.nodes > MAX_NODES {
-            return Err(Problem::new(loc, format!("the document expands to more than {MAX_NODES} values (aliases?)")));
+            return Err(Problem::new(
+                loc,
+                format!("the document expands to more than {MAX_NODES} values (aliases?)"),
+            ));
         }
         Ok(())
     }
@@ -142,13 +163,23 @@ impl<'a> Builder<'a> {
     fn node(&mut self, ev: Event<'a>, span: Span, depth: usize) -> Result<Node, Problem> {
         let loc = loc_of(&span);
         if depth > MAX_DEPTH {
-            return Err(Problem::new(loc, format!("values are nested more than {MAX_DEPTH} levels deep")));
+            return Err(Problem::new(
+                loc,
+                format!("values are nested more than {MAX_DEPTH} levels deep"),
+            ));
         }
         self.count(1, loc)?;
         let (node, anchor) = match ev {
-            Event::Scalar(text, style, anchor, _tag) => {
-                (Node { kind: NodeKind::Scalar { text: text.into_owned(), style }, loc }, anchor)
-            }
+            Event::Scalar(text, style, anchor, _tag) => (
+                Node {
+                    kind: NodeKind::Scalar {
+                        text: text.into_owned(),
+                        style,
+                    },
+                    loc,
+                },
+                anchor,
+            ),
             Event::Alias(id) => {
                 let Some(target) = self.anchors.get(&id) else {
                     return Err(Problem::new(loc, "alias to an unknown anchor"));
@@ -166,7 +197,13 @@ impl<'a> Builder<'a> {
                     }
                     items.push(self.node(ev, span, depth + 1)?);
                 }
-                (Node { kind: NodeKind::Seq(items), loc }, anchor)
+                (
+                    Node {
+                        kind: NodeKind::Seq(items),
+                        loc,
+                    },
+                    anchor,
+                )
             }
             Event::MappingStart(anchor, _tag) => {
                 let mut entries: Vec<(Node, Node)> = Vec::new();
@@ -179,24 +216,41 @@ impl<'a> Builder<'a> {
                     let (ev, span) = self.next()?;
                     let value = self.node(ev, span, depth + 1)?;
                     let dup = match &key.kind {
-                        NodeKind::Scalar { text, .. } => entries.iter().find_map(|(k, _)| match &k.kind {
-                            NodeKind::Scalar { text: t, .. } if t == text => Some((text.clone(), k.loc)),
-                            _ => None,
-                        }),
+                        NodeKind::Scalar { text, .. } => {
+                            entries.iter().find_map(|(k, _)| match &k.kind {
+                                NodeKind::Scalar { text: t, .. } if t == text => {
+                                    Some((text.clone(), k.loc))
+                                }
+                                _ => None,
+                            })
+                        }
                         _ => None,
                     };
                     if let Some((text, first)) = dup {
                         self.problems.push(
-                            Problem::new(key.loc, format!("duplicate key `{text}`"))
-                                .help(format!("it is already set at line {}:{}", first.line, first.col)),
+                            Problem::new(key.loc, format!("duplicate key `{text}`")).help(format!(
+                                "it is already set at line {}:{}",
+                                first.line, first.col
+                            )),
                         );
                         continue;
                     }
                     entries.push((key, value));
                 }
-                (Node { kind: NodeKind::Map(entries), loc }, anchor)
+                (
+                    Node {
+                        kind: NodeKind::Map(entries),
+                        loc,
+                    },
+                    anchor,
+                )
             }
-            other => return Err(Problem::new(loc, format!("unexpected YAML event {other:?}"))),
+            other => {
+                return Err(Problem::new(
+                    loc,
+                    format!("unexpected YAML event {other:?}"),
+                ));
+            }
         };
         if anchor > 0 {
             self.anchors.insert(anchor, node.clone());
@@ -209,7 +263,12 @@ fn size(node: &Node) -> usize {
     match &node.kind {
         NodeKind::Scalar { .. } => 1,
         NodeKind::Seq(items) => 1 + items.iter().map(size).sum::<usize>(),
-        NodeKind::Map(entries) => 1 + entries.iter().map(|(k, v)| size(k) + size(v)).sum::<usize>(),
+        NodeKind::Map(entries) => {
+            1 + entries
+                .iter()
+                .map(|(k, v)| size(k) + size(v))
+                .sum::<usize>()
+        }
     }
 }
 
@@ -223,16 +282,21 @@ mod tests {
 
     #[test]
     fn nested_keys_are_located_in_block_and_flow_style() {
-        let src = "show:\n  title: 晚间\nproducts:\n  - { id: a, facts: {色号: 正红色, 净含量: 3g} }\n";
+        let src =
+            "show:\n  title: 晚间\nproducts:\n  - { id: a, facts: {色号: 正红色, 净含量: 3g} }\n";
         let (doc, problems) = parse(src).unwrap();
         assert!(problems.is_empty());
         let doc = doc.unwrap();
         assert_eq!(at(doc.get("show").unwrap().get("title").unwrap()), (2, 10));
-        let NodeKind::Seq(items) = &doc.get("products").unwrap().kind else { panic!() };
+        let NodeKind::Seq(items) = &doc.get("products").unwrap().kind else {
+            panic!()
+        };
         let facts = items[0].get("facts").unwrap();
-        assert_eq!(at(facts.get("净含量").unwrap()), (4, 35));
-        let NodeKind::Map(entries) = &facts.kind else { panic!() };
-        assert_eq!(at(&entries[1].0), (4, 30));
+        assert_eq!(at(facts.get("净含量").unwrap()), (4, 36));
+        let NodeKind::Map(entries) = &facts.kind else {
+            panic!()
+        };
+        assert_eq!(at(&entries[1].0), (4, 31));
     }
 
     #[test]

@@ -102,5 +102,8 @@ pub enum ShowError {
     NoRenderer,
     /// Writing the lip-sync sidecar failed.
     #[error("cannot write {path}: {source}")]
-    Sidecar { path: PathBuf, source: std::io::Error },
+    Sidecar {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }

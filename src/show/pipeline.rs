@@ -16,7 +16,14 @@ use crate::voice::{DefaultVoice, Emphasis, SpeechChunk, Synthesizer, Utterance};
 
 /// What the voice thread hands the frame loop, in timeline order.
 enum Clip {
-    Speech { chunk: SpeechChunk, text: String, emphasis: Emphasis, gesture: Option<Gesture>, emotion: Option<Emotion>, synth_secs: f64 },
+    Speech {
+        chunk: SpeechChunk,
+        text: String,
+        emphasis: Emphasis,
+        gesture: Option<Gesture>,
+        emotion: Option<Emotion>,
+        synth_secs: f64,
+    },
     Silence(u64),
     Event(String),
 }
@@ -24,12 +31,22 @@ enum Clip {
 /// Runs the show until the rundown ends (one pass, unless it loops), `opts.seconds` of media
 /// are out, or `stop` is set. Returns what was done.
 #[cfg(feature = "render")]
-pub fn run(script: &Script, avatar: &AvatarManifest, opts: &ShowOptions, stop: &AtomicBool) -> Result<ShowReport, ShowError> {
+pub fn run(
+    script: &Script,
+    avatar: &AvatarManifest,
+    opts: &ShowOptions,
+    stop: &AtomicBool,
+) -> Result<ShowReport, ShowError> {
     use crate::render::{RenderConfig, Renderer};
     use crate::stream::{Encoder, StreamConfig};
 
     let voice = DefaultVoice::new()?;
-    let mut renderer = Renderer::new(&RenderConfig::new(avatar, opts.width, opts.height, &script.show.disclosure))?;
+    let mut renderer = Renderer::new(&RenderConfig::new(
+        avatar,
+        opts.width,
+        opts.height,
+        &script.show.disclosure,
+    ))?;
     let stream_cfg = StreamConfig {
         frame_width: opts.width,
         frame_height: opts.height,
@@ -39,7 +56,6 @@ pub fn run(script: &Script, avatar: &AvatarManifest, opts: &ShowOptions, stop: &
         outputs: opts.outputs.clone(),
         title: script.show.title.clone(),
         ai_label: script.show.disclosure.clone(),
-        ..Default::default()
     };
     let mut encoder = Encoder::start(&stream_cfg)?;
 
@@ -58,7 +74,10 @@ pub fn run(script: &Script, avatar: &AvatarManifest, opts: &ShowOptions, stop: &
 
     let mut report = ShowReport::default();
     let mut animator = Animator::new(opts.seed);
-    let mut lipsync = opts.lipsync.as_ref().map(|_| super::LipsyncTrack::new(opts.fps));
+    let mut lipsync = opts
+        .lipsync
+        .as_ref()
+        .map(|_| super::LipsyncTrack::new(opts.fps));
     let mut audio: VecDeque<f32> = VecDeque::new();
     let mut audio_end = MediaTime::ZERO; // media time where the queued audio ends
     let mut voice_done = false;
@@ -69,7 +88,10 @@ pub fn run(script: &Script, avatar: &AvatarManifest, opts: &ShowOptions, stop: &
         if stop.load(Ordering::Relaxed) {
             break Ok(());
         }
-        let (t0, t1) = (MediaTime::of_frame(frame, opts.fps), MediaTime::of_frame(frame + 1, opts.fps));
+        let (t0, t1) = (
+            MediaTime::of_frame(frame, opts.fps),
+            MediaTime::of_frame(frame + 1, opts.fps),
+        );
         if limit.is_some_and(|l| t0 >= l) {
             break Ok(());
         }
@@ -83,7 +105,14 @@ pub fn run(script: &Script, avatar: &AvatarManifest, opts: &ShowOptions, stop: &
                 }
             };
             match clip {
-                Ok(Clip::Speech { chunk, text, emphasis, gesture, emotion, synth_secs }) => {
+                Ok(Clip::Speech {
+                    chunk,
+                    text,
+                    emphasis,
+                    gesture,
+                    emotion,
+                    synth_secs,
+                }) => {
                     let at = audio_end.secs();
                     if let Some(e) = emotion {
                         animator.set_emotion(at, e);
@@ -95,7 +124,11 @@ pub fn run(script: &Script, avatar: &AvatarManifest, opts: &ShowOptions, stop: &
                     report.tts_wall_secs += synth_secs;
                     report.tts_audio_secs += chunk.duration_secs();
                     if let Some(track) = lipsync.as_mut() {
-                        track.speech.push(super::sidecar::SpokenInterval { start: at, end: at + chunk.duration_secs(), text });
+                        track.speech.push(super::sidecar::SpokenInterval {
+                            start: at,
+                            end: at + chunk.duration_secs(),
+                            text,
+                        });
                     }
                     audio_end.0 += chunk.pcm.len() as u64;
                     audio.extend(chunk.pcm);
@@ -146,7 +179,8 @@ pub fn run(script: &Script, avatar: &AvatarManifest, opts: &ShowOptions, stop: &
         animator.forget_before(t - 2.0);
         frame += 1;
         if opts.mode == Mode::Live {
-            let due = started + Duration::from_secs_f64(t1.secs()).saturating_sub(super::LIVE_LOOKAHEAD);
+            let due =
+                started + Duration::from_secs_f64(t1.secs()).saturating_sub(super::LIVE_LOOKAHEAD);
             if let Some(wait) = due.checked_duration_since(Instant::now()) {
                 std::thread::sleep(wait);
             }
@@ -162,28 +196,52 @@ pub fn run(script: &Script, avatar: &AvatarManifest, opts: &ShowOptions, stop: &
     result?;
     stats?;
     if let (Some(path), Some(track)) = (&opts.lipsync, &lipsync) {
-        track.write(path).map_err(|source| ShowError::Sidecar { path: path.clone(), source })?;
+        track.write(path).map_err(|source| ShowError::Sidecar {
+            path: path.clone(),
+            source,
+        })?;
     }
     Ok(report)
 }
 
 /// Without the renderer there is no show to run.
 #[cfg(not(feature = "render"))]
-pub fn run(_script: &Script, _avatar: &AvatarManifest, _opts: &ShowOptions, _stop: &AtomicBool) -> Result<ShowReport, ShowError> {
+pub fn run(
+    _script: &Script,
+    _avatar: &AvatarManifest,
+    _opts: &ShowOptions,
+    _stop: &AtomicBool,
+) -> Result<ShowReport, ShowError> {
     Err(ShowError::NoRenderer)
 }
 
 /// Walks the timeline (looping if asked), synthesizing ahead into the bounded channel.
-fn voice_thread(mut voice: DefaultVoice, items: Vec<Item>, lang: crate::voice::Language, looping: bool, tx: Sender<Clip>, stop: &AtomicBool) {
+fn voice_thread(
+    mut voice: DefaultVoice,
+    items: Vec<Item>,
+    lang: crate::voice::Language,
+    looping: bool,
+    tx: Sender<Clip>,
+    stop: &AtomicBool,
+) {
     loop {
         for item in &items {
             if stop.load(Ordering::Relaxed) {
                 return;
             }
             let clip = match item {
-                Item::Speak { text, emphasis, gesture, emotion } => {
+                Item::Speak {
+                    text,
+                    emphasis,
+                    gesture,
+                    emotion,
+                } => {
                     let t = Instant::now();
-                    match voice.synthesize(&Utterance { text: text.clone(), language: lang, emphasis: *emphasis }) {
+                    match voice.synthesize(&Utterance {
+                        text: text.clone(),
+                        language: lang,
+                        emphasis: *emphasis,
+                    }) {
                         Ok(chunk) => Clip::Speech {
                             chunk,
                             text: text.clone(),
@@ -193,12 +251,16 @@ fn voice_thread(mut voice: DefaultVoice, items: Vec<Item>, lang: crate::voice::L
                             synth_secs: t.elapsed().as_secs_f64(),
                         },
                         Err(e) => {
-                            tracing::warn!("skipping a line that failed to synthesize ({text:?}): {e}");
+                            tracing::warn!(
+                                "skipping a line that failed to synthesize ({text:?}): {e}"
+                            );
                             continue;
                         }
                     }
                 }
-                Item::Silence(d) => Clip::Silence((d.as_secs_f64() * f64::from(SAMPLE_RATE)).round() as u64),
+                Item::Silence(d) => {
+                    Clip::Silence((d.as_secs_f64() * f64::from(SAMPLE_RATE)).round() as u64)
+                }
                 Item::Product(id) => Clip::Event(format!("product {id}")),
                 Item::LinkPushed(id) => Clip::Event(format!("link_pushed {id}")),
             };
@@ -211,4 +273,3 @@ fn voice_thread(mut voice: DefaultVoice, items: Vec<Item>, lang: crate::voice::L
         }
     }
 }
-

@@ -35,16 +35,31 @@ pub struct LipsyncTrack {
 
 impl LipsyncTrack {
     pub fn new(fps: u32) -> LipsyncTrack {
-        LipsyncTrack { fps, ..Default::default() }
+        LipsyncTrack {
+            fps,
+            ..Default::default()
+        }
     }
 
     pub fn push_frame(&mut self, frame: u64, t: f64, pose: &Pose) {
         let (best, weight) = Viseme::ALL
             .iter()
             .map(|v| (*v, pose.visemes[v.index()]))
-            .fold((Viseme::Sil, 0.0f32), |acc, x| if x.1 > acc.1 { x } else { acc });
-        let viseme = if weight < 0.05 { Viseme::Sil.name() } else { best.name() };
-        self.frames.push(FrameSample { frame, t, mouth_open: pose.mouth_open, viseme });
+            .fold(
+                (Viseme::Sil, 0.0f32),
+                |acc, x| if x.1 > acc.1 { x } else { acc },
+            );
+        let viseme = if weight < 0.05 {
+            Viseme::Sil.name()
+        } else {
+            best.name()
+        };
+        self.frames.push(FrameSample {
+            frame,
+            t,
+            mouth_open: pose.mouth_open,
+            viseme,
+        });
     }
 
     pub fn write(&self, path: &Path) -> std::io::Result<()> {

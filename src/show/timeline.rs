@@ -15,7 +15,12 @@ pub const LINE_GAP: Duration = Duration::from_millis(380);
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
     /// Speak one sentence. `gesture` and `emotion` start with it.
-    Speak { text: String, emphasis: Emphasis, gesture: Option<Gesture>, emotion: Option<Emotion> },
+    Speak {
+        text: String,
+        emphasis: Emphasis,
+        gesture: Option<Gesture>,
+        emotion: Option<Emotion>,
+    },
     /// Real silence (the host keeps breathing and blinking).
     Silence(Duration),
     /// This product is now presented (chapter mark, product card, event).
@@ -29,7 +34,14 @@ pub fn build(script: &Script) -> Vec<Item> {
     let lang = script.show.language;
     let mut items = Vec::new();
     if !script.show.disclosure.trim().is_empty() {
-        push_speech(&mut items, &script.show.disclosure, lang, Emphasis::Normal, None, None);
+        push_speech(
+            &mut items,
+            &script.show.disclosure,
+            lang,
+            Emphasis::Normal,
+            None,
+            None,
+        );
         items.push(Item::Silence(LINE_GAP));
     }
     let mut current_product: Option<String> = None;
@@ -50,7 +62,12 @@ pub fn build(script: &Script) -> Vec<Item> {
 
 fn push_line(items: &mut Vec<Item>, line: &Line, lang: Language, product: Option<&str>) {
     match line {
-        Line::Say { text, gesture, emotion, emphasis } => {
+        Line::Say {
+            text,
+            gesture,
+            emotion,
+            emphasis,
+        } => {
             push_speech(items, text, lang, *emphasis, *gesture, *emotion);
             items.push(Item::Silence(LINE_GAP.saturating_sub(SENTENCE_GAP)));
         }
@@ -60,13 +77,27 @@ fn push_line(items: &mut Vec<Item>, line: &Line, lang: Language, product: Option
                 Language::ZhCn => (countdown_zh(*countdown), "", "上链接！"),
                 Language::EnUs => (countdown_en(*countdown), " ", "the link is up!"),
             };
-            push_speech(items, &format!("{count}{sep}{up}"), lang, Emphasis::Strong, Some(Gesture::Point), Some(Emotion::Happy));
+            push_speech(
+                items,
+                &format!("{count}{sep}{up}"),
+                lang,
+                Emphasis::Strong,
+                Some(Gesture::Point),
+                Some(Emotion::Happy),
+            );
             items.push(Item::LinkPushed(product.unwrap_or_default().to_owned()));
         }
     }
 }
 
-fn push_speech(items: &mut Vec<Item>, text: &str, lang: Language, emphasis: Emphasis, gesture: Option<Gesture>, emotion: Option<Emotion>) {
+fn push_speech(
+    items: &mut Vec<Item>,
+    text: &str,
+    lang: Language,
+    emphasis: Emphasis,
+    gesture: Option<Gesture>,
+    emotion: Option<Emotion>,
+) {
     for (i, sentence) in split_sentences(text, lang).into_iter().enumerate() {
         let first = i == 0;
         items.push(Item::Speak {
@@ -80,11 +111,22 @@ fn push_speech(items: &mut Vec<Item>, text: &str, lang: Language, emphasis: Emph
 }
 
 fn countdown_zh(n: u32) -> String {
-    (1..=n.min(10)).rev().map(|i| format!("{i}、")).collect::<String>().trim_end_matches('、').to_owned() + "，"
+    (1..=n.min(10))
+        .rev()
+        .map(|i| format!("{i}、"))
+        .collect::<String>()
+        .trim_end_matches('、')
+        .to_owned()
+        + "，"
 }
 
 fn countdown_en(n: u32) -> String {
-    (1..=n.min(10)).rev().map(|i| i.to_string()).collect::<Vec<_>>().join(", ") + ","
+    (1..=n.min(10))
+        .rev()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+        + ","
 }
 
 #[cfg(test)]

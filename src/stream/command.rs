@@ -4,7 +4,9 @@
 use std::ffi::OsString;
 use std::path::Path;
 
-use super::config::{AUDIO_BITRATE, HLS_LIST_SIZE, HLS_SEGMENT_SECS, Outputs, StreamConfig, video_bitrate};
+use super::config::{
+    AUDIO_BITRATE, HLS_LIST_SIZE, HLS_SEGMENT_SECS, Outputs, StreamConfig, video_bitrate,
+};
 use crate::media::SAMPLE_RATE;
 
 /// File descriptor on which ffmpeg reads the audio (`pipe:3`); video comes on stdin (`pipe:0`).
@@ -27,16 +29,72 @@ pub(crate) fn ffmpeg_args(cfg: &StreamConfig) -> Vec<OsString> {
     let ab = format!("{}k", AUDIO_BITRATE / 1000);
     let audio_in = format!("pipe:{AUDIO_FD}");
 
-    push(&["-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+info", "-y"]);
+    push(&[
+        "-hide_banner",
+        "-nostdin",
+        "-nostats",
+        "-loglevel",
+        "level+info",
+        "-y",
+    ]);
     // Input 0: raw RGBA frames on stdin; timestamps = frame index / fps (never arrival time).
-    push(&["-f", "rawvideo", "-pix_fmt", "rgba", "-s", &frame_size, "-framerate", &fps, "-i", "pipe:0"]);
+    // Everything about the raw inputs is given, so probing is skipped: probing reads up to 5 s
+    // of one input before the other is opened, and the writers are only ~1 s apart.
+    push(&["-probesize", "32", "-analyzeduration", "0"]);
+    push(&[
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgba",
+        "-s",
+        &frame_size,
+        "-framerate",
+        &fps,
+        "-i",
+        "pipe:0",
+    ]);
     // Input 1: raw f32le mono 48 kHz on fd 3; timestamps = sample count / 48000.
-    push(&["-thread_queue_size", "512", "-f", "f32le", "-ar", &rate, "-ac", "1", "-i", &audio_in]);
+    push(&[
+        "-probesize",
+        "32",
+        "-analyzeduration",
+        "0",
+        "-thread_queue_size",
+        "512",
+        "-f",
+        "f32le",
+        "-ar",
+        &rate,
+        "-ac",
+        "1",
+        "-i",
+        &audio_in,
+    ]);
     // Each stream mapped once; the tee muxer fans them out.
     push(&["-map", "0:v:0", "-map", "1:a:0"]);
     push(&["-vf", &video_filter(cfg)]);
-    push(&["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv"]);
-    push(&["-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-profile:v", "high", "-pix_fmt", "yuv420p"]);
+    push(&[
+        "-colorspace",
+        "bt709",
+        "-color_primaries",
+        "bt709",
+        "-color_trc",
+        "bt709",
+        "-color_range",
+        "tv",
+    ]);
+    push(&[
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-tune",
+        "zerolatency",
+        "-profile:v",
+        "high",
+        "-pix_fmt",
+        "yuv420p",
+    ]);
     // A keyframe exactly every 2 s: fixed GOP, no scene-cut keyframes.
     push(&["-g", &gop, "-keyint_min", &gop, "-sc_threshold", "0"]);
     push(&["-b:v", &vb, "-maxrate", &vb, "-bufsize", &buf]);
@@ -47,7 +105,10 @@ pub(crate) fn ffmpeg_args(cfg: &StreamConfig) -> Vec<OsString> {
     push(&["-metadata", "ai_generated=1"]);
     // MPEG-TS (HLS segments) carries these in its SDT; ffprobe shows them as program tags.
     push(&["-metadata", &format!("service_name={}", cfg.title)]);
-    push(&["-metadata", &format!("service_provider=AI-generated: {}", cfg.ai_label)]);
+    push(&[
+        "-metadata",
+        &format!("service_provider=AI-generated: {}", cfg.ai_label),
+    ]);
 
     match &cfg.outputs {
         Outputs::File { path } => {
@@ -68,7 +129,8 @@ pub(crate) fn ffmpeg_args(cfg: &StreamConfig) -> Vec<OsString> {
 /// matrix players assume for HD; swscale's default would be BT.601).
 fn video_filter(cfg: &StreamConfig) -> String {
     let scale = if (cfg.frame_width, cfg.frame_height) == (cfg.out_width, cfg.out_height) {
-        "scale=out_color_matrix=bt709:out_range=tv:flags=lanczos+accurate_rnd+full_chroma_int".to_owned()
+        "scale=out_color_matrix=bt709:out_range=tv:flags=lanczos+accurate_rnd+full_chroma_int"
+            .to_owned()
     } else {
         format!(
             "scale={}:{}:out_color_matrix=bt709:out_range=tv:flags=lanczos+accurate_rnd+full_chroma_int",
@@ -87,17 +149,42 @@ fn tee_spec(hls_dir: &Path, recording: &Path) -> OsString {
         ("f", "hls".to_owned()),
         ("hls_time", HLS_SEGMENT_SECS.to_string()),
         ("hls_list_size", HLS_LIST_SIZE.to_string()),
-        ("hls_flags", "delete_segments+independent_segments+program_date_time".to_owned()),
-        ("hls_segment_filename", segments.to_string_lossy().into_owned()),
+        (
+            "hls_flags",
+            "delete_segments+independent_segments+program_date_time".to_owned(),
+        ),
+        (
+            "hls_segment_filename",
+            segments.to_string_lossy().into_owned(),
+        ),
         // A failing preview must not take the recording down with it.
         ("onfail", "ignore".to_owned()),
     ];
-    let mp4_opts = [("f", "mp4".to_owned()), ("movflags", "+frag_keyframe+empty_moov+default_base_moof+use_metadata_tags".to_owned())];
+    let mp4_opts = [
+        ("f", "mp4".to_owned()),
+        (
+            "movflags",
+            "+frag_keyframe+empty_moov+default_base_moof+use_metadata_tags".to_owned(),
+        ),
+        // Without this the slave's I/O buffer keeps the moov and fragments in memory: a file
+        // killed after 5 s held only its 28-byte ftyp. With it, every finished fragment is on disk.
+        ("flush_packets", "1".to_owned()),
+    ];
     let slave = |opts: &[(&str, String)], file: &Path| {
-        let body: Vec<String> = opts.iter().map(|(k, v)| format!("{k}={}", escape(v, "\\':]"))).collect();
-        escape(&format!("[{}]{}", body.join(":"), file.to_string_lossy()), "\\'|")
+        let body: Vec<String> = opts
+            .iter()
+            .map(|(k, v)| format!("{k}={}", escape(v, "\\':]")))
+            .collect();
+        escape(
+            &format!("[{}]{}", body.join(":"), file.to_string_lossy()),
+            "\\'|",
+        )
     };
-    OsString::from(format!("{}|{}", slave(&hls_opts, &playlist), slave(&mp4_opts, recording)))
+    OsString::from(format!(
+        "{}|{}",
+        slave(&hls_opts, &playlist),
+        slave(&mp4_opts, recording)
+    ))
 }
 
 /// Backslash-escapes `specials` and whitespace, as `av_get_token` reads them.
@@ -132,11 +219,17 @@ mod tests {
 
     #[test]
     fn gop_is_two_seconds_and_bitrate_720p_is_2500k() {
-        let args: Vec<String> = ffmpeg_args(&cfg(Outputs::File { path: "o.mp4".into() }))
-            .into_iter()
-            .map(|s| s.to_string_lossy().into_owned())
-            .collect();
-        let after = |flag: &str| args.iter().position(|a| a == flag).map(|i| args[i + 1].clone());
+        let args: Vec<String> = ffmpeg_args(&cfg(Outputs::File {
+            path: "o.mp4".into(),
+        }))
+        .into_iter()
+        .map(|s| s.to_string_lossy().into_owned())
+        .collect();
+        let after = |flag: &str| {
+            args.iter()
+                .position(|a| a == flag)
+                .map(|i| args[i + 1].clone())
+        };
         assert_eq!(after("-g").as_deref(), Some("60"));
         assert_eq!(after("-keyint_min").as_deref(), Some("60"));
         assert_eq!(after("-b:v").as_deref(), Some("2500k"));
@@ -147,7 +240,10 @@ mod tests {
     fn tee_spec_escapes_special_characters() {
         let s = tee_spec(&PathBuf::from("/tmp/a b:c|d"), &PathBuf::from("/r|x.mp4"));
         let s = s.to_string_lossy();
-        assert!(s.contains("hls_segment_filename=/tmp/a\\\\\\ b\\\\:c\\|d/seg_%06d.ts"), "{s}");
+        assert!(
+            s.contains("hls_segment_filename=/tmp/a\\\\\\ b\\\\:c\\|d/seg_%06d.ts"),
+            "{s}"
+        );
         assert!(s.ends_with("]/r\\|x.mp4"), "{s}");
     }
 }

@@ -50,7 +50,10 @@ pub enum Outputs {
     /// On air: an HLS preview (`hls_dir/index.m3u8`, 2 s segments, 20 s sliding window, old
     /// segments deleted) and a fragmented MP4 recording that stays playable if the process dies.
     /// A failing HLS output is dropped (logged) without stopping the recording.
-    Live { hls_dir: PathBuf, recording: PathBuf },
+    Live {
+        hls_dir: PathBuf,
+        recording: PathBuf,
+    },
     /// A normal MP4 (moov at the front, `+faststart`), for `render` mode.
     File { path: PathBuf },
 }
@@ -75,7 +78,12 @@ impl Default for EncoderOptions {
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_FFMPEG));
-        EncoderOptions { ffmpeg, search_path: None, stderr_log: None, stall_timeout: DEFAULT_STALL_TIMEOUT }
+        EncoderOptions {
+            ffmpeg,
+            search_path: None,
+            stderr_log: None,
+            stall_timeout: DEFAULT_STALL_TIMEOUT,
+        }
     }
 }
 
@@ -88,27 +96,51 @@ impl StreamConfig {
     /// Checks sizes, rate and label, then creates the output directories and makes sure they are
     /// writable — so these errors come from us in one clear line, not from ffmpeg later.
     pub(crate) fn validate(&self) -> Result<(), StreamError> {
-        let bad = |field: &'static str, problem: String| Err(StreamError::InvalidConfig { field, problem });
+        let bad = |field: &'static str, problem: String| {
+            Err(StreamError::InvalidConfig { field, problem })
+        };
         if self.frame_width == 0 || self.frame_height == 0 {
-            return bad("frame_width/frame_height", format!("{}x{} is empty", self.frame_width, self.frame_height));
+            return bad(
+                "frame_width/frame_height",
+                format!("{}x{} is empty", self.frame_width, self.frame_height),
+            );
         }
         if self.frame_width > 8192 || self.frame_height > 8192 {
-            return bad("frame_width/frame_height", format!("{}x{} is larger than 8192", self.frame_width, self.frame_height));
+            return bad(
+                "frame_width/frame_height",
+                format!(
+                    "{}x{} is larger than 8192",
+                    self.frame_width, self.frame_height
+                ),
+            );
         }
-        if self.out_width < 2 || self.out_height < 2 || self.out_width % 2 != 0 || self.out_height % 2 != 0 {
+        if self.out_width < 2
+            || self.out_height < 2
+            || !self.out_width.is_multiple_of(2)
+            || !self.out_height.is_multiple_of(2)
+        {
             return bad(
                 "out_width/out_height",
-                format!("{}x{}: H.264 4:2:0 needs even sizes of at least 2", self.out_width, self.out_height),
+                format!(
+                    "{}x{}: H.264 4:2:0 needs even sizes of at least 2",
+                    self.out_width, self.out_height
+                ),
             );
         }
         if self.out_width > 8192 || self.out_height > 8192 {
-            return bad("out_width/out_height", format!("{}x{} is larger than 8192", self.out_width, self.out_height));
+            return bad(
+                "out_width/out_height",
+                format!("{}x{} is larger than 8192", self.out_width, self.out_height),
+            );
         }
         if self.fps == 0 || self.fps > 240 {
             return bad("fps", format!("{} is outside 1..=240", self.fps));
         }
         if self.ai_label.trim().is_empty() {
-            return bad("ai_label", "the AI-content disclosure label must not be empty".to_owned());
+            return bad(
+                "ai_label",
+                "the AI-content disclosure label must not be empty".to_owned(),
+            );
         }
         match &self.outputs {
             Outputs::File { path } => prepare_file(path)?,
@@ -136,17 +168,26 @@ pub fn video_bitrate(width: u32, height: u32, fps: u32) -> u32 {
 fn check_path_chars(path: &Path, field: &'static str) -> Result<(), StreamError> {
     let s = path.to_string_lossy();
     if s.contains(['%', '\n', '\r']) {
-        return Err(StreamError::InvalidConfig { field, problem: format!("{}: must not contain '%' or line breaks", path.display()) });
+        return Err(StreamError::InvalidConfig {
+            field,
+            problem: format!("{}: must not contain '%' or line breaks", path.display()),
+        });
     }
     Ok(())
 }
 
 fn prepare_file(path: &Path) -> Result<(), StreamError> {
     if path.as_os_str().is_empty() || path.file_name().is_none() {
-        return Err(StreamError::InvalidConfig { field: "output path", problem: format!("{:?} names no file", path) });
+        return Err(StreamError::InvalidConfig {
+            field: "output path",
+            problem: format!("{:?} names no file", path),
+        });
     }
     if path.is_dir() {
-        return Err(StreamError::InvalidConfig { field: "output path", problem: format!("{} is a directory", path.display()) });
+        return Err(StreamError::InvalidConfig {
+            field: "output path",
+            problem: format!("{} is a directory", path.display()),
+        });
     }
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -157,10 +198,18 @@ fn prepare_file(path: &Path) -> Result<(), StreamError> {
 
 /// Creates `dir` (and parents) and proves it writable by creating and removing a probe file.
 fn prepare_dir(dir: &Path) -> Result<(), StreamError> {
-    let not_writable = |source| StreamError::OutputNotWritable { path: dir.to_path_buf(), source };
+    let not_writable = |source| StreamError::OutputNotWritable {
+        path: dir.to_path_buf(),
+        source,
+    };
     std::fs::create_dir_all(dir).map_err(not_writable)?;
     let probe = dir.join(format!(".anchor-write-test-{}", std::process::id()));
-    std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(&probe).map_err(not_writable)?;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&probe)
+        .map_err(not_writable)?;
     // The probe file is ours; failing to remove it is harmless.
     let _ = std::fs::remove_file(&probe);
     Ok(())

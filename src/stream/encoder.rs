@@ -14,8 +14,9 @@ use crate::media::MediaTime;
 
 /// Frames queued for the video writer (each one `frame_bytes`; 3 at 1280x720 ≈ 11 MB).
 const VIDEO_QUEUE: usize = 3;
-/// Frame intervals of audio queued for the audio writer.
-const AUDIO_QUEUE: usize = 16;
+/// Seconds of audio queued for the audio writer (cheap: 192 kB/s), so a video pipe that ffmpeg
+/// is slow to read never holds back audio it is waiting for.
+const AUDIO_QUEUE_SECS: usize = 2;
 /// How long dropping an unfinished encoder waits for ffmpeg before killing it.
 const DROP_WAIT: Duration = Duration::from_secs(10);
 /// How long to wait for ffmpeg's exit status after a pipe broke.
@@ -38,7 +39,11 @@ impl StreamStats {
     /// Media seconds encoded per wall second (above 1: faster than real time).
     pub fn realtime_factor(&self) -> f64 {
         let wall = self.wall.as_secs_f64();
-        if wall > 0.0 { self.duration.secs() / wall } else { f64::INFINITY }
+        if wall > 0.0 {
+            self.duration.secs() / wall
+        } else {
+            f64::INFINITY
+        }
     }
 }
 
@@ -60,8 +65,8 @@ struct Running {
 /// samples of its interval, `MediaTime::of_frame(n + 1, fps) - MediaTime::of_frame(n, fps)`
 /// (mono f32 at 48 kHz, nominally in `[-1, 1]`; NaN/inf are written as 0). Timestamps come from
 /// these counts only, never from the wall clock, so pacing (live) or its absence (render) does
-/// not change the output. `push` blocks while ffmpeg is behind (bounded queues: 3 frames, 16
-/// audio intervals; nothing is dropped) and fails with [`StreamError::Stalled`] after
+/// not change the output. `push` blocks while ffmpeg is behind (bounded queues: 3 frames, 2 s of
+/// audio; nothing is dropped) and fails with [`StreamError::Stalled`] after
 /// [`EncoderOptions::stall_timeout`]. Call [`Encoder::finish`] to flush and close the files;
 /// dropping an unfinished encoder closes the pipes too (the files are still finalized) but
 /// reports nothing.
@@ -95,9 +100,14 @@ impl Encoder {
             args = %args.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" "),
             "starting encoder"
         );
-        let spawned = process::spawn(&opts.ffmpeg, opts.search_path.as_deref(), &args, opts.stderr_log.as_deref())?;
+        let spawned = process::spawn(
+            &opts.ffmpeg,
+            opts.search_path.as_deref(),
+            &args,
+            opts.stderr_log.as_deref(),
+        )?;
         let (video_tx, video_rx) = bounded::<Vec<u8>>(VIDEO_QUEUE);
-        let (audio_tx, audio_rx) = bounded::<Vec<f32>>(AUDIO_QUEUE);
+        let (audio_tx, audio_rx) = bounded::<Vec<f32>>(AUDIO_QUEUE_SECS * cfg.fps as usize);
         let (recycle_tx, recycle_rx) = bounded::<Vec<u8>>(VIDEO_QUEUE + 1);
         let mut child = spawned.child;
         let video = spawned.video;
@@ -152,7 +162,8 @@ impl Encoder {
 
     /// Audio samples expected with the next frame.
     pub fn next_audio_len(&self) -> usize {
-        (MediaTime::of_frame(self.frames + 1, self.fps).0 - MediaTime::of_frame(self.frames, self.fps).0) as usize
+        (MediaTime::of_frame(self.frames + 1, self.fps).0
+            - MediaTime::of_frame(self.frames, self.fps).0) as usize
     }
 
     /// Queues one video frame and the audio of its interval (see the type's contract).
@@ -160,17 +171,29 @@ impl Encoder {
     pub fn push(&mut self, frame_rgba: &[u8], audio: &[f32]) -> Result<(), StreamError> {
         let _span = tracing::trace_span!("stream_push", frame = self.frames).entered();
         if let Some(reason) = &self.failure {
-            return Err(StreamError::Closed { reason: reason.clone() });
+            return Err(StreamError::Closed {
+                reason: reason.clone(),
+            });
         }
         if frame_rgba.len() != self.frame_bytes {
-            return Err(StreamError::FrameSize { frame: self.frames, expected: self.frame_bytes, got: frame_rgba.len() });
+            return Err(StreamError::FrameSize {
+                frame: self.frames,
+                expected: self.frame_bytes,
+                got: frame_rgba.len(),
+            });
         }
         let expected = self.next_audio_len();
         if audio.len() != expected {
-            return Err(StreamError::AudioLength { frame: self.frames, expected, got: audio.len() });
+            return Err(StreamError::AudioLength {
+                frame: self.frames,
+                expected,
+                got: audio.len(),
+            });
         }
         let Some(running) = self.running.as_ref() else {
-            return Err(StreamError::Closed { reason: "the encoder was already finished".to_owned() });
+            return Err(StreamError::Closed {
+                reason: "the encoder was already finished".to_owned(),
+            });
         };
         let mut buf = self.recycle_rx.try_recv().unwrap_or_default();
         buf.clear();
@@ -180,7 +203,10 @@ impl Encoder {
             .send_timeout(audio.to_vec(), self.stall_timeout)
             .map_err(|e| matches!(e, SendTimeoutError::Timeout(_)))
             .and_then(|()| {
-                running.video_tx.send_timeout(buf, self.stall_timeout).map_err(|e| matches!(e, SendTimeoutError::Timeout(_)))
+                running
+                    .video_tx
+                    .send_timeout(buf, self.stall_timeout)
+                    .map_err(|e| matches!(e, SendTimeoutError::Timeout(_)))
             });
         match sent {
             Ok(()) => {
@@ -198,16 +224,28 @@ impl Encoder {
             return Err(StreamError::Closed { reason });
         }
         let Some(running) = self.running.take() else {
-            return Err(StreamError::Closed { reason: "the encoder was already finished".to_owned() });
+            return Err(StreamError::Closed {
+                reason: "the encoder was already finished".to_owned(),
+            });
         };
-        let Running { mut child, video_tx, audio_tx, video_thread, audio_thread, stderr_thread } = running;
+        let Running {
+            mut child,
+            video_tx,
+            audio_tx,
+            video_thread,
+            audio_thread,
+            stderr_thread,
+        } = running;
         drop((video_tx, audio_tx));
         let video = join_writer(video_thread);
         let audio = join_writer(audio_thread);
         let status = child.wait()?;
         let _ = stderr_thread.join();
         if !status.success() {
-            return Err(StreamError::FfmpegExited { status: status.to_string(), log_tail: self.tail.text() });
+            return Err(StreamError::FfmpegExited {
+                status: status.to_string(),
+                log_tail: self.tail.text(),
+            });
         }
         video?;
         audio?;
@@ -230,24 +268,38 @@ impl Encoder {
     /// A pipe stopped accepting data: find out why, stop everything, remember the reason.
     fn fail(&mut self, timed_out: bool) -> StreamError {
         let Some(mut running) = self.running.take() else {
-            return StreamError::Closed { reason: "the encoder was already finished".to_owned() };
+            return StreamError::Closed {
+                reason: "the encoder was already finished".to_owned(),
+            };
         };
         let err = if timed_out {
             match running.child.try_wait() {
-                Ok(Some(status)) => StreamError::FfmpegExited { status: status.to_string(), log_tail: self.tail.text() },
-                _ => StreamError::Stalled { waited: self.stall_timeout, log_tail: self.tail.text() },
+                Ok(Some(status)) => StreamError::FfmpegExited {
+                    status: status.to_string(),
+                    log_tail: self.tail.text(),
+                },
+                _ => StreamError::Stalled {
+                    waited: self.stall_timeout,
+                    log_tail: self.tail.text(),
+                },
             }
         } else {
             // A writer ended: ffmpeg closed its end (it exited) or a write failed.
             match process::wait_or_kill(&mut running.child, FAILED_WAIT) {
-                Ok(status) => StreamError::FfmpegExited { status: status.to_string(), log_tail: self.tail.text() },
+                Ok(status) => StreamError::FfmpegExited {
+                    status: status.to_string(),
+                    log_tail: self.tail.text(),
+                },
                 Err(e) => StreamError::Io(e),
             }
         };
         shutdown(running, Duration::ZERO);
         // Re-read the tail now that stderr is fully drained.
         let err = match err {
-            StreamError::FfmpegExited { status, .. } => StreamError::FfmpegExited { status, log_tail: self.tail.text() },
+            StreamError::FfmpegExited { status, .. } => StreamError::FfmpegExited {
+                status,
+                log_tail: self.tail.text(),
+            },
             other => other,
         };
         tracing::error!(error = %err, "encoder stopped");
@@ -264,10 +316,25 @@ impl Encoder {
     }
 }
 
+impl std::fmt::Debug for Encoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Encoder")
+            .field("running", &self.running.is_some())
+            .field("frames", &self.frames)
+            .field("samples", &self.samples)
+            .field("fps", &self.fps)
+            .field("failure", &self.failure)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Drop for Encoder {
     fn drop(&mut self) {
         if let Some(running) = self.running.take() {
-            tracing::warn!(frames = self.frames, "encoder dropped without finish(); closing ffmpeg");
+            tracing::warn!(
+                frames = self.frames,
+                "encoder dropped without finish(); closing ffmpeg"
+            );
             shutdown(running, DROP_WAIT);
         }
     }
@@ -275,7 +342,14 @@ impl Drop for Encoder {
 
 /// Closes the pipes, waits up to `wait` for ffmpeg (then kills it), joins every thread.
 fn shutdown(running: Running, wait: Duration) {
-    let Running { mut child, video_tx, audio_tx, video_thread, audio_thread, stderr_thread } = running;
+    let Running {
+        mut child,
+        video_tx,
+        audio_tx,
+        video_thread,
+        audio_thread,
+        stderr_thread,
+    } = running;
     drop((video_tx, audio_tx));
     if let Err(e) = process::wait_or_kill(&mut child, wait) {
         tracing::warn!(error = %e, "waiting for ffmpeg failed");
@@ -287,5 +361,7 @@ fn shutdown(running: Running, wait: Duration) {
 }
 
 fn join_writer(handle: JoinHandle<std::io::Result<()>>) -> std::io::Result<()> {
-    handle.join().unwrap_or_else(|_| Err(std::io::Error::other("pipe writer thread panicked")))
+    handle
+        .join()
+        .unwrap_or_else(|_| Err(std::io::Error::other("pipe writer thread panicked")))
 }

@@ -35,8 +35,8 @@ use std::time::Duration;
 
 pub use command::{HLS_PLAYLIST, HLS_SEGMENT_PATTERN};
 pub use config::{
-    AUDIO_BITRATE, DEFAULT_FFMPEG, DEFAULT_STALL_TIMEOUT, EncoderOptions, FFMPEG_ENV, HLS_LIST_SIZE, HLS_SEGMENT_SECS,
-    Outputs, StreamConfig, VIDEO_BITRATE_720P30, video_bitrate,
+    AUDIO_BITRATE, DEFAULT_FFMPEG, DEFAULT_STALL_TIMEOUT, EncoderOptions, FFMPEG_ENV,
+    HLS_LIST_SIZE, HLS_SEGMENT_SECS, Outputs, StreamConfig, VIDEO_BITRATE_720P30, video_bitrate,
 };
 pub use encoder::{Encoder, StreamStats};
 
@@ -52,22 +52,39 @@ pub enum StreamError {
     FfmpegNotFound { program: PathBuf },
     /// ffmpeg exists but could not be started (permissions, resources). Not recoverable.
     #[error("could not start {}: {source}", program.display())]
-    Spawn { program: PathBuf, source: std::io::Error },
+    Spawn {
+        program: PathBuf,
+        source: std::io::Error,
+    },
     /// The configuration is unusable (sizes, fps, empty AI label, path characters). Not
     /// recoverable: fix the config.
     #[error("invalid stream config: {field}: {problem}")]
-    InvalidConfig { field: &'static str, problem: String },
+    InvalidConfig {
+        field: &'static str,
+        problem: String,
+    },
     /// An output directory could not be created or written. Not recoverable: fix the path or
     /// its permissions.
     #[error("output directory {} is not writable: {source}", path.display())]
-    OutputNotWritable { path: PathBuf, source: std::io::Error },
+    OutputNotWritable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// A pushed frame had the wrong number of bytes. Recoverable: nothing was written; push a
     /// correct frame.
     #[error("frame {frame}: expected {expected} bytes of RGBA8, got {got}")]
-    FrameSize { frame: u64, expected: usize, got: usize },
+    FrameSize {
+        frame: u64,
+        expected: usize,
+        got: usize,
+    },
     /// A frame came with the wrong number of audio samples. Recoverable: nothing was written.
     #[error("frame {frame}: expected {expected} audio samples for its interval, got {got}")]
-    AudioLength { frame: u64, expected: usize, got: usize },
+    AudioLength {
+        frame: u64,
+        expected: usize,
+        got: usize,
+    },
     /// ffmpeg exited before we were done (or with an error at the end). Not recoverable for
     /// this encoder; a fragmented recording written so far stays playable. Start a new one.
     #[error("ffmpeg exited early ({status}); last lines of its log:\n{log_tail}")]
@@ -88,6 +105,9 @@ pub enum StreamError {
 impl StreamError {
     /// True when the encoder that returned this error can still take frames.
     pub fn is_recoverable(&self) -> bool {
-        matches!(self, StreamError::FrameSize { .. } | StreamError::AudioLength { .. })
+        matches!(
+            self,
+            StreamError::FrameSize { .. } | StreamError::AudioLength { .. }
+        )
     }
 }

@@ -37,7 +37,11 @@ impl StderrTail {
     /// The kept lines, oldest first, joined with newlines; a placeholder when there are none.
     pub(crate) fn text(&self) -> String {
         let lines = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if lines.is_empty() { "(ffmpeg wrote nothing to stderr)".to_owned() } else { Vec::from(lines.clone()).join("\n") }
+        if lines.is_empty() {
+            "(ffmpeg wrote nothing to stderr)".to_owned()
+        } else {
+            Vec::from(lines.clone()).join("\n")
+        }
     }
 }
 
@@ -67,7 +71,10 @@ pub(crate) fn spawn(
     let read_fd = audio_r.as_raw_fd();
 
     let mut cmd = Command::new(program);
-    cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped());
+    cmd.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     if let Some(path) = search_path {
         cmd.env("PATH", path);
     }
@@ -89,18 +96,29 @@ pub(crate) fn spawn(
         });
     }
     let mut child = cmd.spawn().map_err(|source| match source.kind() {
-        io::ErrorKind::NotFound => StreamError::FfmpegNotFound { program: program.to_path_buf() },
-        _ => StreamError::Spawn { program: program.to_path_buf(), source },
+        io::ErrorKind::NotFound => StreamError::FfmpegNotFound {
+            program: program.to_path_buf(),
+        },
+        _ => StreamError::Spawn {
+            program: program.to_path_buf(),
+            source,
+        },
     })?;
     drop(audio_r);
     // Invariant: both were requested as Stdio::piped() above, so spawn returned them.
     let (Some(video), Some(stderr)) = (child.stdin.take(), child.stderr.take()) else {
         let _ = child.kill();
         let _ = child.wait();
-        return Err(StreamError::Io(io::Error::other("ffmpeg started without its stdin/stderr pipes")));
+        return Err(StreamError::Io(io::Error::other(
+            "ffmpeg started without its stdin/stderr pipes",
+        )));
     };
     let log_file = match stderr_log {
-        Some(path) => match std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        Some(path) => match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
             Ok(f) => Some(f),
             Err(e) => {
                 tracing::warn!(path = %path.display(), error = %e, "cannot open the ffmpeg log file; logging to tracing only");
@@ -120,7 +138,13 @@ pub(crate) fn spawn(
             let _ = child.kill();
             let _ = child.wait();
         })?;
-    Ok(Spawned { child, video, audio: audio_w, stderr_thread, tail })
+    Ok(Spawned {
+        child,
+        video,
+        audio: audio_w,
+        stderr_thread,
+        tail,
+    })
 }
 
 /// Logs each stderr line at the level ffmpeg gave it (`-loglevel level+info`), keeps the tail.
@@ -159,7 +183,11 @@ fn read_stderr(stderr: ChildStderr, tail: &StderrTail, mut log_file: Option<std:
 
 /// Writes whole RGBA frames to ffmpeg's stdin; hands used buffers back for reuse. Returns when
 /// the sender is dropped (then closing stdin tells ffmpeg the video ended) or a write fails.
-pub(crate) fn write_video(rx: Receiver<Vec<u8>>, recycle: Sender<Vec<u8>>, mut out: ChildStdin) -> io::Result<()> {
+pub(crate) fn write_video(
+    rx: Receiver<Vec<u8>>,
+    recycle: Sender<Vec<u8>>,
+    mut out: ChildStdin,
+) -> io::Result<()> {
     for frame in rx {
         out.write_all(&frame)?;
         // Pool full or gone: the buffer is simply freed.
@@ -184,14 +212,20 @@ pub(crate) fn write_audio(rx: Receiver<Vec<f32>>, mut out: PipeWriter) -> io::Re
 }
 
 /// Waits up to `timeout` for the child to exit, then kills it. Returns its status.
-pub(crate) fn wait_or_kill(child: &mut Child, timeout: Duration) -> io::Result<std::process::ExitStatus> {
+pub(crate) fn wait_or_kill(
+    child: &mut Child,
+    timeout: Duration,
+) -> io::Result<std::process::ExitStatus> {
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(status) = child.try_wait()? {
             return Ok(status);
         }
         if Instant::now() >= deadline {
-            tracing::warn!(pid = child.id(), "ffmpeg did not exit in {timeout:?}; killing it");
+            tracing::warn!(
+                pid = child.id(),
+                "ffmpeg did not exit in {timeout:?}; killing it"
+            );
             let _ = child.kill();
             return child.wait();
         }

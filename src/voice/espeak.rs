@@ -20,7 +20,10 @@ use espeakng_sys as sys;
 
 use super::visemes::{is_pause, is_vowel, viseme_for};
 use super::zh::{self, ZhToken};
-use super::{Emphasis, Language, PhonemeTiming, SpeechChunk, Synthesizer, Utterance, VoiceError, Viseme, WordTiming};
+use super::{
+    Emphasis, Language, PhonemeTiming, SpeechChunk, Synthesizer, Utterance, Viseme, VoiceError,
+    WordTiming,
+};
 
 /// espeak-ng voice for Mandarin given as tone-numbered pinyin.
 pub const ZH_VOICE: &str = "cmn-latn-pinyin";
@@ -29,6 +32,8 @@ pub const EN_VOICE: &str = "en-us";
 /// Jobs waiting for the worker before `synthesize` blocks (callers are few: the show's voice
 /// stage and tests).
 const QUEUE: usize = 8;
+/// Highest sample magnitude in a chunk; louder chunks are scaled down to it.
+const PEAK_LIMIT: f32 = 0.95;
 /// Silence put between a Chinese and an embedded English segment, seconds.
 const SEGMENT_GAP_S: f32 = 0.06;
 
@@ -52,9 +57,19 @@ impl Prosody {
             Language::EnUs => 175,
         };
         match emphasis {
-            Emphasis::Normal => Prosody { rate, pitch: 50, range: 50, volume: 100 },
+            Emphasis::Normal => Prosody {
+                rate,
+                pitch: 50,
+                range: 50,
+                volume: 100,
+            },
             // Livelier: a bit faster, higher and wider pitch, louder.
-            Emphasis::Strong => Prosody { rate: rate * 112 / 100, pitch: 62, range: 80, volume: 125 },
+            Emphasis::Strong => Prosody {
+                rate: rate * 112 / 100,
+                pitch: 62,
+                range: 80,
+                volume: 118,
+            },
         }
     }
 }
@@ -72,6 +87,9 @@ struct SegmentJob {
 struct SegmentOut {
     samples: Vec<i16>,
     events: Vec<RawEvent>,
+    /// espeak-ng's own transcription of the segment (`espeak_TextToPhonemes`), one entry per
+    /// phoneme with its stress: phoneme events carry no stress marks, this does.
+    transcription: Vec<(String, bool)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,7 +142,10 @@ struct WorkerHandle {
 /// The process's one espeak-ng worker, started on first use.
 fn worker() -> Result<WorkerHandle, VoiceError> {
     static WORKER: OnceLock<Result<WorkerHandle, InitFailure>> = OnceLock::new();
-    WORKER.get_or_init(spawn_worker).as_ref().map(Clone::clone).map_err(VoiceError::from)
+    match WORKER.get_or_init(spawn_worker) {
+        Ok(handle) => Ok(handle.clone()),
+        Err(failure) => Err(VoiceError::from(failure)),
+    }
 }
 
 fn spawn_worker() -> Result<WorkerHandle, InitFailure> {
@@ -137,7 +158,10 @@ fn spawn_worker() -> Result<WorkerHandle, InitFailure> {
     let rate = init_rx
         .recv()
         .map_err(|_| InitFailure::Engine("the espeak-ng thread stopped while starting".into()))??;
-    Ok(WorkerHandle { jobs: jobs_tx, sample_rate: rate })
+    Ok(WorkerHandle {
+        jobs: jobs_tx,
+        sample_rate: rate,
+    })
 }
 
 thread_local! {
@@ -151,12 +175,15 @@ const MAX_EVENTS_PER_CALLBACK: usize = 4096;
 
 /// espeak-ng's synth callback (synchronous mode: called on the worker thread inside
 /// `espeak_Synth`). Returns 0 to continue, 1 to abort.
-unsafe extern "C" fn synth_callback(wav: *mut c_short, numsamples: c_int, events: *mut sys::espeak_EVENT) -> c_int {
+unsafe extern "C" fn synth_callback(
+    wav: *mut c_short,
+    numsamples: c_int,
+    events: *mut sys::espeak_EVENT,
+) -> c_int {
     COLLECTOR.with(|cell| {
         let Ok(mut out) = cell.try_borrow_mut() else {
             return 1;
         };
-        let base = out.samples.len();
         if !wav.is_null() && numsamples > 0 {
             // SAFETY: espeak-ng passes `numsamples` valid samples at `wav` for this call.
             let s = unsafe { std::slice::from_raw_parts(wav, numsamples as usize) };
@@ -179,19 +206,22 @@ unsafe extern "C" fn synth_callback(wav: *mut c_short, numsamples: c_int, events
                 // SAFETY: for phoneme events the union holds `string`, a char[8] that is
                 // NUL-terminated unless all 8 bytes are used; we read at most 8 bytes.
                 let raw = unsafe { ev.id.string };
-                let bytes: Vec<u8> = raw.iter().take_while(|&&b| b != 0).map(|&b| b as u8).collect();
+                let bytes: Vec<u8> = raw
+                    .iter()
+                    .take_while(|&&b| b != 0)
+                    .map(|&b| b as u8)
+                    .collect();
                 String::from_utf8_lossy(&bytes).into_owned()
             } else {
                 String::new()
             };
             // audio_position is in ms from the start of this espeak_Synth call.
             let at_ms = ev.audio_position.max(0) as usize;
-            let _ = base;
             out.events.push(RawEvent {
                 kind,
                 text_position: ev.text_position,
                 length: ev.length,
-                at_sample: at_ms, // converted to samples by the worker once the rate is known
+                at_sample: at_ms, // ms here; run_job converts to samples
                 name,
             });
         }
@@ -202,9 +232,18 @@ unsafe extern "C" fn synth_callback(wav: *mut c_short, numsamples: c_int, events
 fn worker_main(init: Sender<Result<u32, InitFailure>>, jobs: Receiver<Job>) {
     let opts = (sys::espeakINITIALIZE_PHONEME_EVENTS | sys::espeakINITIALIZE_DONT_EXIT) as c_int;
     // SAFETY: first and only initialisation on this thread; NULL path = the default data dir.
-    let rate = unsafe { sys::espeak_Initialize(sys::espeak_AUDIO_OUTPUT_AUDIO_OUTPUT_SYNCHRONOUS, 0, std::ptr::null(), opts) };
+    let rate = unsafe {
+        sys::espeak_Initialize(
+            sys::espeak_AUDIO_OUTPUT_AUDIO_OUTPUT_SYNCHRONOUS,
+            0,
+            std::ptr::null(),
+            opts,
+        )
+    };
     if rate <= 0 {
-        let _ = init.send(Err(InitFailure::Engine(format!("espeak_Initialize returned {rate}"))));
+        let _ = init.send(Err(InitFailure::Engine(format!(
+            "espeak_Initialize returned {rate}"
+        ))));
         return;
     }
     // SAFETY: a plain `extern "C"` function with the signature espeak-ng expects.
@@ -239,11 +278,53 @@ fn espeak_version() -> String {
     unsafe { CStr::from_ptr(v) }.to_string_lossy().into_owned()
 }
 
+/// espeak-ng's phoneme transcription of `text` in the current voice, clause by clause, as
+/// (mnemonic, primary stress) pairs. Empty if espeak-ng gives nothing back.
+fn transcribe(text: &CStr) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    let mut ptr: *const std::ffi::c_void = text.as_ptr().cast();
+    // ASCII mnemonics, '_' between phonemes (bits 8-23 of phonememode).
+    let mode = (b'_' as c_int) << 8;
+    // Each call consumes at least one clause; the bound only guards against a stuck pointer.
+    for _ in 0..text.to_bytes().len() + 1 {
+        if ptr.is_null() {
+            break;
+        }
+        // SAFETY: `ptr` points into `text` (NUL-terminated, alive for this call) or was
+        // advanced by espeak-ng within it; the result is a library-owned string valid until
+        // the next call, copied at once.
+        let res =
+            unsafe { sys::espeak_TextToPhonemes(&mut ptr, sys::espeakCHARS_UTF8 as c_int, mode) };
+        if res.is_null() {
+            break;
+        }
+        // SAFETY: non-null NUL-terminated string from espeak-ng.
+        let line = unsafe { CStr::from_ptr(res) }
+            .to_string_lossy()
+            .into_owned();
+        for tok in line
+            .split(|c: char| c == '_' || c.is_whitespace())
+            .filter(|t| !t.is_empty())
+        {
+            let stressed = tok.starts_with('\'');
+            let name = tok.trim_start_matches(['\'', ',', '%', '=']);
+            if !name.is_empty() {
+                out.push((name.to_string(), stressed));
+            }
+        }
+    }
+    out
+}
+
 fn set_voice(name: &str) -> Result<(), VoiceError> {
     let c = CString::new(name).map_err(|_| VoiceError::MissingVoice(name.to_string()))?;
     // SAFETY: valid NUL-terminated string; called on the worker thread only.
     let rc = unsafe { sys::espeak_SetVoiceByName(c.as_ptr()) };
-    if rc == sys::espeak_ERROR_EE_OK { Ok(()) } else { Err(VoiceError::MissingVoice(name.to_string())) }
+    if rc == sys::espeak_ERROR_EE_OK {
+        Ok(())
+    } else {
+        Err(VoiceError::MissingVoice(name.to_string()))
+    }
 }
 
 fn set_param(p: sys::espeak_PARAMETER, value: i32) -> Result<(), VoiceError> {
@@ -252,11 +333,17 @@ fn set_param(p: sys::espeak_PARAMETER, value: i32) -> Result<(), VoiceError> {
     if rc == sys::espeak_ERROR_EE_OK {
         Ok(())
     } else {
-        Err(VoiceError::Synthesis(format!("espeak_SetParameter({p}, {value}) failed ({rc})")))
+        Err(VoiceError::Synthesis(format!(
+            "espeak_SetParameter({p}, {value}) failed ({rc})"
+        )))
     }
 }
 
-fn run_job(segments: &[SegmentJob], current_voice: &mut Option<&'static str>, rate: u32) -> Result<Vec<SegmentOut>, VoiceError> {
+fn run_job(
+    segments: &[SegmentJob],
+    current_voice: &mut Option<&'static str>,
+    rate: u32,
+) -> Result<Vec<SegmentOut>, VoiceError> {
     let mut outs = Vec::with_capacity(segments.len());
     for seg in segments {
         if *current_voice != Some(seg.voice) {
@@ -274,6 +361,11 @@ fn run_job(segments: &[SegmentJob], current_voice: &mut Option<&'static str>, ra
                 *c = SegmentOut::default();
             }
         });
+        let transcription = if seg.voice == EN_VOICE {
+            transcribe(&text)
+        } else {
+            Vec::new()
+        };
         let bytes = text.as_bytes_with_nul().len();
         // SAFETY: `text` is a valid NUL-terminated UTF-8 buffer alive for the call; in
         // synchronous mode espeak_Synth returns only after all callbacks have run.
@@ -289,13 +381,21 @@ fn run_job(segments: &[SegmentJob], current_voice: &mut Option<&'static str>, ra
                 std::ptr::null_mut(),
             )
         };
-        let mut out = COLLECTOR.with(|c| c.try_borrow_mut().map(|mut c| std::mem::take(&mut *c)).unwrap_or_default());
+        let mut out = COLLECTOR.with(|c| {
+            c.try_borrow_mut()
+                .map(|mut c| std::mem::take(&mut *c))
+                .unwrap_or_default()
+        });
         if rc != sys::espeak_ERROR_EE_OK {
-            return Err(VoiceError::Synthesis(format!("espeak_Synth failed ({rc}) for voice {}", seg.voice)));
+            return Err(VoiceError::Synthesis(format!(
+                "espeak_Synth failed ({rc}) for voice {}",
+                seg.voice
+            )));
         }
         for ev in &mut out.events {
             ev.at_sample = ev.at_sample * rate as usize / 1000;
         }
+        out.transcription = transcription;
         outs.push(out);
     }
     Ok(outs)
@@ -312,7 +412,9 @@ pub struct DefaultVoice {
 
 impl std::fmt::Debug for DefaultVoice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DefaultVoice").field("espeak_rate", &self.worker.sample_rate).finish()
+        f.debug_struct("DefaultVoice")
+            .field("espeak_rate", &self.worker.sample_rate)
+            .finish()
     }
 }
 
@@ -351,17 +453,26 @@ fn plan(utt: &Utterance) -> (Vec<SegmentPlan>, Vec<String>) {
     match utt.language {
         Language::EnUs => {
             let text = english_text(&utt.text);
-            let mut p = SegmentPlan::default();
             // Words come from espeak-ng's own word events (text positions) below.
-            p.job = Some(SegmentJob { voice: EN_VOICE, text, prosody });
-            plans.push(p);
+            plans.push(SegmentPlan {
+                job: Some(SegmentJob {
+                    voice: EN_VOICE,
+                    text,
+                    prosody,
+                }),
+                marks: Vec::new(),
+            });
         }
         Language::ZhCn => {
             let mut cur = SegmentPlan::default();
             let mut text = String::new();
             let flush = |cur: &mut SegmentPlan, text: &mut String, plans: &mut Vec<SegmentPlan>| {
                 if !cur.marks.is_empty() {
-                    cur.job = Some(SegmentJob { voice: ZH_VOICE, text: std::mem::take(text), prosody });
+                    cur.job = Some(SegmentJob {
+                        voice: ZH_VOICE,
+                        text: std::mem::take(text),
+                        prosody,
+                    });
                     plans.push(std::mem::take(cur));
                 }
                 text.clear();
@@ -390,11 +501,18 @@ fn plan(utt: &Utterance) -> (Vec<SegmentPlan>, Vec<String>) {
                         flush(&mut cur, &mut text, &mut plans);
                         let wi = words.len();
                         words.push(l.clone());
-                        let mut p = SegmentPlan::default();
-                        p.marks.push((1, wi, true));
-                        let en = Prosody { rate: prosody.rate * 175 / 200, ..prosody };
-                        p.job = Some(SegmentJob { voice: EN_VOICE, text: english_text(&spell_acronyms(&l)), prosody: en });
-                        plans.push(p);
+                        let en = Prosody {
+                            rate: prosody.rate * 175 / 200,
+                            ..prosody
+                        };
+                        plans.push(SegmentPlan {
+                            job: Some(SegmentJob {
+                                voice: EN_VOICE,
+                                text: english_text(&spell_acronyms(&l)),
+                                prosody: en,
+                            }),
+                            marks: vec![(1, wi, true)],
+                        });
                     }
                 }
             }
@@ -426,27 +544,44 @@ fn english_text(s: &str) -> String {
 
 impl Synthesizer for DefaultVoice {
     fn synthesize(&mut self, utterance: &Utterance) -> Result<SpeechChunk, VoiceError> {
-        let span = tracing::debug_span!("synthesize", lang = utterance.language.tag(), chars = utterance.text.chars().count());
+        let span = tracing::debug_span!(
+            "synthesize",
+            lang = utterance.language.tag(),
+            chars = utterance.text.chars().count()
+        );
         let _enter = span.enter();
         let started = Instant::now();
         let (plans, plan_words) = plan(utterance);
         let jobs: Vec<SegmentJob> = plans.iter().filter_map(|p| p.job.clone()).collect();
         let out_rate = crate::media::SAMPLE_RATE;
         if jobs.is_empty() {
-            return Ok(SpeechChunk { pcm: Vec::new(), sample_rate: out_rate, phonemes: Vec::new(), words: Vec::new() });
+            return Ok(SpeechChunk {
+                pcm: Vec::new(),
+                sample_rate: out_rate,
+                phonemes: Vec::new(),
+                words: Vec::new(),
+            });
         }
         let (reply_tx, reply_rx) = bounded(1);
         self.worker
             .jobs
-            .send(Job { segments: jobs, reply: reply_tx })
+            .send(Job {
+                segments: jobs,
+                reply: reply_tx,
+            })
             .map_err(|_| VoiceError::Synthesis("the espeak-ng worker has stopped".into()))?;
-        let outs = reply_rx
-            .recv()
-            .map_err(|_| VoiceError::Synthesis("the espeak-ng worker dropped the request".into()))??;
+        let outs = reply_rx.recv().map_err(|_| {
+            VoiceError::Synthesis("the espeak-ng worker dropped the request".into())
+        })??;
         let rate = self.worker.sample_rate;
         let chunk = assemble(utterance, &plans, &plan_words, outs, rate)?;
         let wall = started.elapsed().as_secs_f64();
-        tracing::debug!(audio_s = chunk.duration_secs(), wall_s = wall, phonemes = chunk.phonemes.len(), "synthesized");
+        tracing::debug!(
+            audio_s = chunk.duration_secs(),
+            wall_s = wall,
+            phonemes = chunk.phonemes.len(),
+            "synthesized"
+        );
         Ok(chunk)
     }
 }
@@ -479,9 +614,19 @@ fn assemble(
         // markers for the next vowel in espeak-ng's phoneme stream.
         let mut evs: Vec<&RawEvent> = out.events.iter().collect();
         evs.sort_by_key(|e| e.at_sample);
-        let word_evs: Vec<&RawEvent> = evs.iter().copied().filter(|e| e.kind == EventKind::Word).collect();
-        let ph_evs: Vec<&RawEvent> = evs.iter().copied().filter(|e| e.kind == EventKind::Phoneme).collect();
+        let word_evs: Vec<&RawEvent> = evs
+            .iter()
+            .copied()
+            .filter(|e| e.kind == EventKind::Word)
+            .collect();
+        let ph_evs: Vec<&RawEvent> = evs
+            .iter()
+            .copied()
+            .filter(|e| e.kind == EventKind::Phoneme)
+            .collect();
         let mut pending_stress = false;
+        // Cursor into espeak-ng's transcription, to carry its stress marks over to the events.
+        let mut tcur = 0usize;
         // Which espeak word (index into word_evs) each phoneme belongs to.
         let word_of = |at: usize| word_evs.iter().rposition(|w| w.at_sample <= at);
         for (k, ev) in ph_evs.iter().enumerate() {
@@ -504,17 +649,33 @@ fn assemble(
             let mut stressed = false;
             if vowel {
                 stressed = match utt.language {
-                    Language::EnUs => pending_stress,
+                    Language::EnUs => {
+                        // Find this vowel in the transcription (small look-ahead; events and
+                        // transcription come from the same text, so they normally agree).
+                        let found = out.transcription[tcur.min(out.transcription.len())..]
+                            .iter()
+                            .take(6)
+                            .position(|(n, _)| n == name);
+                        match found {
+                            Some(d) => {
+                                tcur += d + 1;
+                                out.transcription[tcur - 1].1 || pending_stress
+                            }
+                            None => pending_stress,
+                        }
+                    }
                     Language::ZhCn => word_of(ev.at_sample)
                         .and_then(|wi| mark_for(plan, word_evs[wi]))
-                        .is_some_and(|(_, _, s)| s),
+                        .is_some_and(|(_, _, s)| *s),
                 };
                 pending_stress = false;
             }
             if !is_pause(name) {
                 // Extend the output word this phoneme belongs to.
                 let target = match utt.language {
-                    Language::ZhCn => word_of(ev.at_sample).and_then(|wi| mark_for(plan, word_evs[wi])).map(|m| m.1),
+                    Language::ZhCn => word_of(ev.at_sample)
+                        .and_then(|wi| mark_for(plan, word_evs[wi]))
+                        .map(|m| m.1),
                     Language::EnUs => None,
                 };
                 if let Some(t) = target {
@@ -523,25 +684,51 @@ fn assemble(
                     span.1 = span.1.max(secs(end));
                 }
             }
-            phonemes.push(PhonemeTiming { phoneme: name.to_string(), viseme, start: secs(start), end: secs(end), stressed });
+            phonemes.push(PhonemeTiming {
+                phoneme: name.to_string(),
+                viseme,
+                start: secs(start),
+                end: secs(end),
+                stressed,
+            });
         }
         if utt.language == Language::EnUs {
-            let text: Vec<char> = plan.job.as_ref().map(|j| j.text.chars().collect()).unwrap_or_default();
+            let text: Vec<char> = plan
+                .job
+                .as_ref()
+                .map(|j| j.text.chars().collect())
+                .unwrap_or_default();
             for (k, w) in word_evs.iter().enumerate() {
                 let from = (w.text_position.max(1) - 1) as usize;
                 let to = (from + w.length.max(0) as usize).min(text.len());
-                let word: String = text.get(from..to).map(|c| c.iter().collect()).unwrap_or_default();
+                let word: String = text
+                    .get(from..to)
+                    .map(|c| c.iter().collect())
+                    .unwrap_or_default();
                 let start = offset + w.at_sample.min(seg_len);
-                let next = word_evs.get(k + 1).map(|n| offset + n.at_sample.min(seg_len)).unwrap_or(seg_end);
+                let next = word_evs
+                    .get(k + 1)
+                    .map(|n| offset + n.at_sample.min(seg_len))
+                    .unwrap_or(seg_end);
                 // End at the last non-pause phoneme before the next word.
                 let end = phonemes
                     .iter()
-                    .filter(|p| p.viseme != Viseme::Sil && p.start >= secs(start) && p.end <= secs(next) + 1e-4)
+                    .filter(|p| {
+                        p.viseme != Viseme::Sil
+                            && p.start >= secs(start)
+                            && p.end <= secs(next) + 1e-4
+                    })
                     .map(|p| p.end)
                     .fold(secs(start), f32::max);
-                let word = word.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'' && c != '-').to_string();
+                let word = word
+                    .trim_matches(|c: char| !c.is_alphanumeric() && c != '\'' && c != '-')
+                    .to_string();
                 if !word.is_empty() && end > secs(start) {
-                    words.push(WordTiming { text: word, start: secs(start), end });
+                    words.push(WordTiming {
+                        text: word,
+                        start: secs(start),
+                        end,
+                    });
                 }
             }
         }
@@ -549,14 +736,25 @@ fn assemble(
     if utt.language == Language::ZhCn {
         for (w, span) in plan_words.iter().zip(&word_spans) {
             if let Some((start, end)) = span {
-                words.push(WordTiming { text: w.clone(), start: *start, end: *end });
+                words.push(WordTiming {
+                    text: w.clone(),
+                    start: *start,
+                    end: *end,
+                });
             }
         }
         words.sort_by(|a, b| a.start.total_cmp(&b.start));
     }
     let pcm_in: Vec<f32> = samples.iter().map(|&s| f32::from(s) / 32768.0).collect();
     let out_rate = crate::media::SAMPLE_RATE;
-    let pcm = super::resample::resample(&pcm_in, rate, out_rate)?;
+    let mut pcm = super::resample::resample(&pcm_in, rate, out_rate)?;
+    // espeak-ng can reach full scale on loud settings and resampling can overshoot it:
+    // scale the chunk down rather than clip (clipping is audible as crackle).
+    let peak = pcm.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+    if peak > PEAK_LIMIT {
+        let g = PEAK_LIMIT / peak;
+        pcm.iter_mut().for_each(|s| *s *= g);
+    }
     let dur = pcm.len() as f32 / out_rate as f32;
     for p in &mut phonemes {
         p.start = p.start.min(dur);
@@ -567,11 +765,191 @@ fn assemble(
         w.start = w.start.min(dur);
         w.end = w.end.min(dur);
     }
-    Ok(SpeechChunk { pcm, sample_rate: out_rate, phonemes, words })
+    Ok(SpeechChunk {
+        pcm,
+        sample_rate: out_rate,
+        phonemes,
+        words,
+    })
 }
 
 /// The mark (syllable we placed) a word event of a Mandarin segment refers to: the last mark
 /// at or before the event's text position.
 fn mark_for<'a>(plan: &'a SegmentPlan, ev: &RawEvent) -> Option<&'a (i32, usize, bool)> {
-    plan.marks.iter().rev().find(|m| m.0 <= ev.text_position).or_else(|| plan.marks.first())
+    plan.marks
+        .iter()
+        .rev()
+        .find(|m| m.0 <= ev.text_position)
+        .or_else(|| plan.marks.first())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn say(text: &str, language: Language, emphasis: Emphasis) -> SpeechChunk {
+        let mut v =
+            DefaultVoice::new().expect("espeak-ng with cmn-latn-pinyin and en-us installed");
+        v.synthesize(&Utterance {
+            text: text.into(),
+            language,
+            emphasis,
+        })
+        .expect("synthesis")
+    }
+
+    fn rms(x: &[f32]) -> f32 {
+        if x.is_empty() {
+            return 0.0;
+        }
+        (x.iter().map(|s| s * s).sum::<f32>() / x.len() as f32).sqrt()
+    }
+
+    /// RMS over the samples inside non-silent phonemes (the speech itself).
+    fn speech_rms(c: &SpeechChunk) -> f32 {
+        let sr = c.sample_rate as f32;
+        let mut acc = Vec::new();
+        for p in c.phonemes.iter().filter(|p| p.viseme != Viseme::Sil) {
+            let a = (p.start * sr) as usize;
+            let b = ((p.end * sr) as usize).min(c.pcm.len());
+            acc.extend_from_slice(&c.pcm[a.min(b)..b]);
+        }
+        rms(&acc)
+    }
+
+    fn check_timings(c: &SpeechChunk, what: &str) {
+        let dur = c.duration_secs() as f32;
+        assert!(!c.phonemes.is_empty(), "{what}: no phonemes");
+        let mut last_start = 0.0f32;
+        for p in &c.phonemes {
+            assert!(
+                p.start >= last_start - 1e-6,
+                "{what}: phoneme starts go backwards at {p:?}"
+            );
+            assert!(
+                p.end > p.start && p.end <= dur + 1e-3,
+                "{what}: phoneme outside chunk {p:?} (dur {dur})"
+            );
+            last_start = p.start;
+        }
+        let covered: f32 = c.phonemes.iter().map(|p| p.end - p.start).sum();
+        assert!(
+            covered / dur > 0.8,
+            "{what}: phonemes cover only {covered:.2}s of {dur:.2}s"
+        );
+        let distinct: std::collections::HashSet<Viseme> =
+            c.phonemes.iter().map(|p| p.viseme).collect();
+        assert!(distinct.len() >= 5, "{what}: only visemes {distinct:?}");
+        let open = [Viseme::Aa, Viseme::E, Viseme::Ih, Viseme::Oh, Viseme::Ou];
+        for p in c.phonemes.iter().filter(|p| is_vowel(&p.phoneme)) {
+            assert!(
+                open.contains(&p.viseme),
+                "{what}: vowel {} mapped to {:?}",
+                p.phoneme,
+                p.viseme
+            );
+        }
+        let vowels = c.phonemes.iter().filter(|p| is_vowel(&p.phoneme)).count();
+        assert!(
+            vowels >= 4,
+            "{what}: only {vowels} vowels among {:?}",
+            c.phonemes
+        );
+        assert!(
+            c.phonemes.iter().any(|p| p.stressed),
+            "{what}: nothing stressed"
+        );
+    }
+
+    #[test]
+    fn mandarin_sentence_is_audible_48k_with_lip_timings() {
+        let text = "今天直播间到手价99.9元，家人们赶紧下单！";
+        let c = say(text, Language::ZhCn, Emphasis::Normal);
+        assert_eq!(c.sample_rate, 48_000);
+        let dur = c.duration_secs();
+        // 22 syllables: a live host says 4–7 per second.
+        assert!((2.5..7.0).contains(&dur), "duration {dur:.2}s");
+        let r = speech_rms(&c);
+        assert!(r > 0.03, "speech RMS {r}");
+        check_timings(&c, "zh");
+        // One word timing per segmented word, in order, with the price read out.
+        let texts: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
+        assert!(texts.contains(&"今天"), "{texts:?}");
+        assert!(texts.iter().any(|w| w.contains('块')), "{texts:?}");
+        assert!(
+            c.words.windows(2).all(|w| w[0].start <= w[1].start),
+            "{texts:?}"
+        );
+    }
+
+    #[test]
+    fn english_sentence_is_audible_48k_with_word_timings() {
+        let c = say(
+            "Hello everyone, this lipstick is only nine dollars today!",
+            Language::EnUs,
+            Emphasis::Normal,
+        );
+        assert_eq!(c.sample_rate, 48_000);
+        let dur = c.duration_secs();
+        assert!((2.0..6.0).contains(&dur), "duration {dur:.2}s");
+        assert!(speech_rms(&c) > 0.03, "speech RMS {}", speech_rms(&c));
+        check_timings(&c, "en");
+        let texts: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(texts.first(), Some(&"Hello"), "{texts:?}");
+        assert!(texts.contains(&"lipstick"), "{texts:?}");
+        assert_eq!(texts.len(), 9, "{texts:?}");
+    }
+
+    #[test]
+    fn strong_emphasis_is_faster_and_louder() {
+        let text = "这款真的太好用了，赶紧下单吧";
+        let normal = say(text, Language::ZhCn, Emphasis::Normal);
+        let strong = say(text, Language::ZhCn, Emphasis::Strong);
+        assert!(
+            strong.duration_secs() < normal.duration_secs(),
+            "{} vs {}",
+            strong.duration_secs(),
+            normal.duration_secs()
+        );
+        assert!(
+            speech_rms(&strong) > speech_rms(&normal) * 1.1,
+            "{} vs {}",
+            speech_rms(&strong),
+            speech_rms(&normal)
+        );
+    }
+
+    #[test]
+    fn english_inside_chinese_is_spoken_not_dropped() {
+        let plain = say("这款手机专享价", Language::ZhCn, Emphasis::Normal);
+        let mixed = say("这款iPhone手机VIP专享价", Language::ZhCn, Emphasis::Normal);
+        assert!(
+            mixed.duration_secs() > plain.duration_secs() + 0.5,
+            "{} vs {}",
+            mixed.duration_secs(),
+            plain.duration_secs()
+        );
+        let texts: Vec<&str> = mixed.words.iter().map(|w| w.text.as_str()).collect();
+        assert!(
+            texts.contains(&"iPhone") && texts.contains(&"VIP"),
+            "{texts:?}"
+        );
+        check_timings(&mixed, "mixed");
+    }
+
+    #[test]
+    fn handles_are_shared_across_threads_and_empty_text_is_silent() {
+        let handles: Vec<_> = (0..3)
+            .map(|i| {
+                std::thread::spawn(move || {
+                    say(&format!("第{i}号链接"), Language::ZhCn, Emphasis::Normal).duration_secs()
+                })
+            })
+            .collect();
+        for h in handles {
+            assert!(h.join().expect("thread") > 0.3);
+        }
+        let empty = say("  ，。 ", Language::ZhCn, Emphasis::Normal);
+        assert!(empty.pcm.is_empty() && empty.phonemes.is_empty());
+    }
 }

@@ -12,17 +12,21 @@
 //! normalization, segmentation, pinyin), `visemes.rs` (espeak-ng phoneme → viseme),
 //! `resample.rs` (22.05 kHz → 48 kHz), `split.rs` ([`split_sentences`]), `wav.rs` ([`write_wav`]).
 
+mod espeak;
 mod resample;
 mod split;
 pub mod visemes;
 mod wav;
 pub mod zh;
 
+pub use espeak::{DefaultVoice, EN_VOICE, ZH_VOICE};
 pub use split::split_sentences;
 pub use wav::write_wav;
 
 /// Spoken language of an utterance (BCP-47 in scripts: `zh-CN`, `en-US`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub enum Language {
     #[default]
     #[serde(rename = "zh-CN")]
@@ -52,7 +56,9 @@ impl Language {
 }
 
 /// How lively a line is delivered (script `emphasis:`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Emphasis {
     #[default]
@@ -109,7 +115,10 @@ impl Viseme {
 
     /// The Oculus name (`sil`, `PP`, ..., `ou`), as used for morph target names `viseme_<name>`.
     pub fn name(self) -> &'static str {
-        ["sil", "PP", "FF", "TH", "DD", "kk", "CH", "SS", "nn", "RR", "aa", "E", "ih", "oh", "ou"][self.index()]
+        [
+            "sil", "PP", "FF", "TH", "DD", "kk", "CH", "SS", "nn", "RR", "aa", "E", "ih", "oh",
+            "ou",
+        ][self.index()]
     }
 
     pub fn index(self) -> usize {
@@ -168,15 +177,22 @@ pub trait Synthesizer: Send {
 pub enum VoiceError {
     /// espeak-ng could not be initialised (library or data missing). Not recoverable: install
     /// `espeak-ng` (scripts/setup.sh does).
-    #[error("espeak-ng failed to start ({0}); install it with `sudo apt-get install espeak-ng libespeak-ng-dev` (scripts/setup.sh does this)")]
+    #[error(
+        "espeak-ng failed to start ({0}); install it with `sudo apt-get install espeak-ng libespeak-ng-dev` (scripts/setup.sh does this)"
+    )]
     EngineInit(String),
     /// espeak-ng has no voice of this name installed. Not recoverable for that language.
-    #[error("espeak-ng has no voice `{0}`; install Debian's espeak-ng-data (scripts/setup.sh does this)")]
+    #[error(
+        "espeak-ng has no voice `{0}`; install Debian's espeak-ng-data (scripts/setup.sh does this)"
+    )]
     MissingVoice(String),
     /// Synthesis of one utterance failed; the show skips the line and goes on.
     #[error("speech synthesis failed: {0}")]
     Synthesis(String),
     /// Writing a WAV file failed.
     #[error("cannot write {path}: {source}")]
-    Wav { path: std::path::PathBuf, source: hound::Error },
+    Wav {
+        path: std::path::PathBuf,
+        source: hound::Error,
+    },
 }

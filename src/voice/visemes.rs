@@ -15,13 +15,15 @@ pub fn is_pause(ph: &str) -> bool {
 
 /// True when the mnemonic is a vowel (or a syllabic/diphthong nucleus).
 pub fn is_vowel(ph: &str) -> bool {
-    matches!(viseme_for(ph), Viseme::Aa | Viseme::E | Viseme::Ih | Viseme::Oh | Viseme::Ou)
-        && !matches!(core(ph), "w" | "j" | ";" | "W")
+    matches!(
+        viseme_for(ph),
+        Viseme::Aa | Viseme::E | Viseme::Ih | Viseme::Oh | Viseme::Ou
+    ) && !matches!(core(ph), "w" | "j" | ";" | "W")
 }
 
-/// Strips stress marks (`'` `,`) and tone digits that some mnemonics carry.
+/// Strips stress marks (`'` `,`) that transcriptions carry (digits are part of names: `0`, `3:`).
 fn core(ph: &str) -> &str {
-    ph.trim_matches(|c: char| c == '\'' || c == ',' || c == '%' || c == '=' || c.is_ascii_digit())
+    ph.trim_matches(|c: char| c == '\'' || c == ',' || c == '%' || c == '=')
 }
 
 /// Maps one espeak-ng phoneme mnemonic to a viseme.
@@ -38,20 +40,33 @@ pub fn viseme_for(ph: &str) -> Viseme {
         "t" | "d" | "th" | "t#" | "d#" | "?" | "t2" | "d2" | "*" => return Viseme::DD,
         "n" | "n-" | "l" | "l-" | "L" | "@L" | "l/" | "l/2" => return Viseme::Nn,
         "k" | "g" | "kh" | "N" | "x" | "X" | "h" | "h#" | "g#" | "k#" | "Nh" => return Viseme::Kk,
-        "tS" | "dZ" | "S" | "Z" | "tS;" | "tS;h" | "S;" | "ts." | "ts.h" | "s." | "z." | "tc" | "tch" | "c" => {
+        "tS" | "dZ" | "S" | "Z" | "tS;" | "tS;h" | "S;" | "ts." | "ts.h" | "s." | "z." | "tc"
+        | "tch" | "c" => {
             return Viseme::CH;
         }
         "ts" | "tsh" | "dz" | "s" | "z" | "s#" | "z#" => return Viseme::SS,
         "r" | "r-" | "R" | "r/" | "3" | "3:" | "@r" | "3:r" | "r." => return Viseme::RR,
-        "w" | "W" | "u" | "u:" | "U" | "y" | "Y" | "yE" | "y&" | "y@" | "u@" | "U@" | "ua" | "wA" => {
+        "w" | "W" | "u" | "u:" | "U" | "y" | "Y" | "u@" | "U@" => {
             return Viseme::Ou;
         }
-        "j" | ";" | "i" | "i:" | "I" | "I2" | "I#" | "i." | "i[" | "iE" | "i@" | "i@3" | "iA" | "ia" | "iU" => {
+        "j" | ";" | "i" | "i:" | "I" | "I2" | "I#" | "i." | "i[" | "i@" | "i@3" => {
             return Viseme::Ih;
         }
-        "o-" | "@" | "@-" | "@2" | "@5" | "a#" | "e" | "e@" | "eI" | "E" | "E2" | "E3" | "ei" => return Viseme::E,
-        "o" | "O" | "O:" | "O@" | "OI" | "oU" | "0" | "o@" | "ou" | "Ou" | "oU#" => return Viseme::Oh,
+        "o-" | "@" | "@-" | "@2" | "@5" | "a#" | "e" | "e@" | "eI" | "E" | "E2" | "E3" | "ei" => {
+            return Viseme::E;
+        }
+        "o" | "O" | "O:" | "O@" | "OI" | "oU" | "0" | "o@" | "ou" | "Ou" | "oU#" => {
+            return Viseme::Oh;
+        }
         _ => {}
+    }
+    // Pinyin compound finals (`iA`, `iE`, `iou`, `uai`, `uo`, `yE`): the lips follow the
+    // nucleus, not the glide.
+    let mut cs = p.chars();
+    if let (Some('i' | 'u' | 'y'), Some(second)) = (cs.next(), cs.next()) {
+        if "aA&@eEoOuU".contains(second) {
+            return viseme_for(&p[1..]);
+        }
     }
     // Fallback on the first character: vowels by quality, consonants by place.
     match p.chars().next().unwrap_or('_') {
@@ -91,6 +106,13 @@ mod tests {
             ("i.", Viseme::Ih),
             ("I", Viseme::Ih),
             ("oU", Viseme::Oh),
+            ("0", Viseme::Oh),
+            ("3:", Viseme::RR),
+            ("iA", Viseme::Aa),
+            ("iE", Viseme::E),
+            ("iou", Viseme::Oh),
+            ("uai", Viseme::Aa),
+            ("yE", Viseme::E),
             ("O:", Viseme::Oh),
             ("u:", Viseme::Ou),
             ("y", Viseme::Ou),

@@ -8,7 +8,10 @@ use super::{SpeechChunk, VoiceError};
 /// `[-1, 1]` are clipped.
 pub fn write_wav(path: impl AsRef<Path>, chunk: &SpeechChunk) -> Result<(), VoiceError> {
     let path = path.as_ref();
-    let wav_err = |source: hound::Error| VoiceError::Wav { path: path.to_path_buf(), source };
+    let wav_err = |source: hound::Error| VoiceError::Wav {
+        path: path.to_path_buf(),
+        source,
+    };
     if chunk.sample_rate == 0 {
         return Err(wav_err(hound::Error::Unsupported));
     }
@@ -35,12 +38,19 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("tone.wav");
         let pcm: Vec<f32> = (0..4800).map(|i| 0.5 * (i as f32 * 0.05).sin()).collect();
-        let chunk = SpeechChunk { pcm, sample_rate: 48_000, ..Default::default() };
+        let chunk = SpeechChunk {
+            pcm,
+            sample_rate: 48_000,
+            ..Default::default()
+        };
         write_wav(&path, &chunk).expect("write");
         let reader = hound::WavReader::open(&path).expect("open");
         assert_eq!(reader.spec().sample_rate, 48_000);
         assert_eq!(reader.spec().channels, 1);
-        let samples: Vec<i16> = reader.into_samples::<i16>().map(|s| s.expect("sample")).collect();
+        let samples: Vec<i16> = reader
+            .into_samples::<i16>()
+            .map(|s| s.expect("sample"))
+            .collect();
         assert_eq!(samples.len(), 4800);
         let peak = samples.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
         assert!((16000..=16500).contains(&peak), "peak {peak}");
@@ -48,7 +58,11 @@ mod tests {
 
     #[test]
     fn unwritable_path_is_an_error_naming_the_path() {
-        let chunk = SpeechChunk { pcm: vec![0.0; 10], sample_rate: 48_000, ..Default::default() };
+        let chunk = SpeechChunk {
+            pcm: vec![0.0; 10],
+            sample_rate: 48_000,
+            ..Default::default()
+        };
         let err = write_wav("/nonexistent-dir/x.wav", &chunk).expect_err("must fail");
         assert!(err.to_string().contains("/nonexistent-dir/x.wav"));
     }

@@ -18,7 +18,10 @@ pub use normalize::normalize;
 pub enum ZhToken {
     /// A segmented Chinese word and its syllables (tone-numbered pinyin, one per character
     /// that has a reading).
-    Word { text: String, syllables: Vec<String> },
+    Word {
+        text: String,
+        syllables: Vec<String>,
+    },
     /// Latin letters/words embedded in Chinese text (`iPhone`, `VIP`), spoken in English.
     Latin(String),
     /// A pause from punctuation: `short` for ，、；：, long for 。！？….
@@ -42,7 +45,9 @@ fn is_han(c: char) -> bool {
 
 fn pause_of(c: char) -> Option<bool> {
     match c {
-        '，' | '、' | '；' | '：' | ',' | ';' | ':' | '—' | '-' | '（' | '）' | '(' | ')' => Some(false),
+        '，' | '、' | '；' | '：' | ',' | ';' | ':' | '—' | '-' | '（' | '）' | '(' | ')' => {
+            Some(false)
+        }
         '。' | '！' | '？' | '!' | '?' | '…' | '.' | '\n' => Some(true),
         _ => None,
     }
@@ -60,7 +65,13 @@ pub fn analyze(text: &str) -> Vec<ZhToken> {
             return;
         }
         let mut sylls: Vec<Vec<(char, String)>> = (0..phrase.len())
-            .map(|i| pinyin::word_pinyin(phrase[i], i.checked_sub(1).map(|p| phrase[p]), phrase.get(i + 1).copied()))
+            .map(|i| {
+                pinyin::word_pinyin(
+                    phrase[i],
+                    i.checked_sub(1).map(|p| phrase[p]),
+                    phrase.get(i + 1).copied(),
+                )
+            })
             .collect();
         pinyin::sandhi(&mut sylls);
         for (w, s) in phrase.iter().zip(sylls) {
@@ -68,7 +79,10 @@ pub fn analyze(text: &str) -> Vec<ZhToken> {
                 tracing::debug!(word = %w, "no pinyin for word; skipped");
                 continue;
             }
-            tokens.push(ZhToken::Word { text: (*w).to_string(), syllables: s.into_iter().map(|(_, p)| p).collect() });
+            tokens.push(ZhToken::Word {
+                text: (*w).to_string(),
+                syllables: s.into_iter().map(|(_, p)| p).collect(),
+            });
         }
         phrase.clear();
     };
@@ -92,7 +106,10 @@ pub fn analyze(text: &str) -> Vec<ZhToken> {
                 for c in own {
                     let py = pinyin::default_pinyin(c);
                     if !py.is_empty() {
-                        tokens.push(ZhToken::Word { text: c.to_string(), syllables: vec![py] });
+                        tokens.push(ZhToken::Word {
+                            text: c.to_string(),
+                            syllables: vec![py],
+                        });
                     }
                 }
             }
@@ -144,6 +161,7 @@ mod tests {
     fn polyphones_are_read_in_context() {
         for (text, expect) in [
             ("银行", "yin2 hang2"),
+            ("银行卡", "yin2 hang2 ka3"),
             ("行走", "xing2 zou3"),
             ("还有", "hai2 you3"),
             ("还钱", "huan2 qian2"),
@@ -151,7 +169,7 @@ mod tests {
             ("很长", "hen3 chang2"),
             ("重新", "chong2 xin1"),
             ("很重", "hen3 zhong4"),
-            ("了解", "liao3 jie3"),
+            ("了解", "liao2 jie3"), // 3-3 sandhi on the table reading
             ("便宜", "pian2 yi5"),
             ("首都", "shou3 du1"),
             ("爱好", "ai4 hao4"),
@@ -189,9 +207,20 @@ mod tests {
     #[test]
     fn latin_words_survive_in_chinese_text() {
         let toks = analyze("这款iPhone手机VIP专享OK吗");
-        let latin: Vec<&str> =
-            toks.iter().filter_map(|t| if let ZhToken::Latin(s) = t { Some(s.as_str()) } else { None }).collect();
+        let latin: Vec<&str> = toks
+            .iter()
+            .filter_map(|t| {
+                if let ZhToken::Latin(s) = t {
+                    Some(s.as_str())
+                } else {
+                    None
+                }
+            })
+            .collect();
         assert_eq!(latin, vec!["iPhone", "VIP", "OK"], "{toks:?}");
-        assert!(toks.iter().any(|t| matches!(t, ZhToken::Word { text, .. } if text == "手机")));
+        assert!(
+            toks.iter()
+                .any(|t| matches!(t, ZhToken::Word { text, .. } if text == "手机"))
+        );
     }
 }

@@ -7,7 +7,8 @@
 const DIGITS: [char; 10] = ['零', '一', '二', '三', '四', '五', '六', '七', '八', '九'];
 
 /// Measure words after which a bare `2` is read 两 (两件, 两瓶).
-const MEASURES: &str = "个件瓶盒包支套斤块元只双条张次位款种份台片颗粒袋罐桶箱杯碗天周年月点小分秒层步倍";
+const MEASURES: &str =
+    "个件瓶盒包支套斤块元只双条张次位款种份台片颗粒袋罐桶箱杯碗天周年月点小分秒层步倍";
 
 /// Latin unit symbols after a number → what a host says. Matched on the whole letter run.
 const UNITS: &[(&str, &str)] = &[
@@ -46,7 +47,8 @@ pub fn normalize(text: &str) -> String {
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
-        let currency = matches!(c, '¥' | '￥' | '$') && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit());
+        let currency =
+            matches!(c, '¥' | '￥' | '$') && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit());
         if c.is_ascii_digit() || currency {
             i = number(&chars, i, &mut out);
             continue;
@@ -151,7 +153,11 @@ fn number(chars: &[char], mut i: usize, out: &mut String) -> usize {
         if min.frac.is_none() && min.int.len() == 2 {
             if let (Ok(h), Ok(m)) = (num.int.parse::<u64>(), min.int.parse::<u64>()) {
                 if h <= 24 && m < 60 {
-                    out.push_str(&if h == 2 { "两".to_string() } else { int_to_zh(h) });
+                    out.push_str(&if h == 2 {
+                        "两".to_string()
+                    } else {
+                        int_to_zh(h)
+                    });
                     out.push('点');
                     match m {
                         0 => {}
@@ -168,7 +174,8 @@ fn number(chars: &[char], mut i: usize, out: &mut String) -> usize {
         }
     }
     // Range: 3-5天 → 三到五天 (the unit after the second number is read there).
-    if matches!(next, Some('-' | '~' | '～' | '—')) && after.is_some_and(|d| d.is_ascii_digit()) {
+    if matches!(next, Some('-' | '~' | '～' | '—')) && after.is_some_and(|d| d.is_ascii_digit())
+    {
         out.push_str(&with_liang(&num, true));
         out.push('到');
         return j + 1;
@@ -209,7 +216,11 @@ fn number(chars: &[char], mut i: usize, out: &mut String) -> usize {
 
 /// Digits read one by one (phone numbers, years, fraction digits).
 fn digit_by_digit(digits: &str) -> String {
-    digits.chars().filter_map(|d| d.to_digit(10)).map(|d| DIGITS[d as usize]).collect()
+    digits
+        .chars()
+        .filter_map(|d| d.to_digit(10))
+        .map(|d| DIGITS[d as usize])
+        .collect()
 }
 
 /// A number read plainly: 99.9 → 九十九点九, 0.5 → 零点五.
@@ -236,7 +247,9 @@ fn int_digits(int: &str) -> String {
     if (int.len() > 1 && int.starts_with('0')) || int.len() > 16 {
         return digit_by_digit(int);
     }
-    int.parse::<u64>().map(int_to_zh).unwrap_or_else(|_| digit_by_digit(int))
+    int.parse::<u64>()
+        .map(int_to_zh)
+        .unwrap_or_else(|_| digit_by_digit(int))
 }
 
 /// A price as a host says it: 99.9 → 九十九块九, 199 → 一百九十九元, 0.5 → 五毛.
@@ -311,19 +324,18 @@ pub fn int_to_zh(n: u64) -> String {
         if !out.is_empty() && (pending_zero || g < 1000) {
             out.push('零');
         }
-        out.push_str(&group_to_zh(g));
+        let mut group = group_to_zh(g);
+        // Colloquial 两 at the head of a group: 两千, 两百, 两万 (一亿两千万).
+        if (gi > 0 && group == "二") || group.starts_with("二千") || group.starts_with("二百")
+        {
+            group = format!("两{}", &group['二'.len_utf8()..]);
+        }
+        out.push_str(&group);
         out.push_str(BIG[gi.min(3)]);
         pending_zero = false;
     }
     if let Some(rest) = out.strip_prefix("一十") {
         out = format!("十{rest}");
-    }
-    // Colloquial 两 for a leading 2 of 百/千/万/亿: 两千, 两万.
-    let mut cs = out.chars();
-    if let (Some('二'), Some(u)) = (cs.next(), cs.next()) {
-        if matches!(u, '百' | '千' | '万' | '亿') {
-            out = format!("两{}", &out['二'.len_utf8()..]);
-        }
     }
     out
 }
@@ -380,6 +392,9 @@ mod tests {
             ("100010", "十万零一十"),
             ("120000000", "一亿两千万"),
             ("2000", "两千"),
+            ("20000", "两万"),
+            ("1200", "一千二百"),
+            ("200", "两百"),
             ("15", "十五"),
             ("1205", "一千二百零五"),
             ("2件", "两件"),

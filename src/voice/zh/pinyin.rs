@@ -96,6 +96,16 @@ const PHRASES: &[(&str, &str)] = &[
     ("的确", "di2 que4"),
     ("目的", "mu4 di4"),
     ("空调", "kong1 tiao2"),
+    ("调整", "tiao2 zheng3"),
+    ("调节", "tiao2 jie2"),
+    ("调料", "tiao2 liao4"),
+    ("调味", "tiao2 wei4"),
+    ("弹性", "tan2 xing4"),
+    ("干货", "gan1 huo4"),
+    ("饼干", "bing3 gan1"),
+    ("差不多", "cha4 bu5 duo1"),
+    ("长款", "chang2 kuan3"),
+    ("长度", "chang2 du4"),
     ("音乐", "yin1 yue4"),
     ("干净", "gan1 jing4"),
     ("干燥", "gan1 zao4"),
@@ -147,22 +157,52 @@ pub fn word_pinyin(word: &str, prev: Option<&str>, next: Option<&str>) -> Vec<(c
     if let Some((_, py)) = PHRASES.iter().find(|(w, _)| *w == word) {
         let sylls: Vec<&str> = py.split(' ').collect();
         if sylls.len() == chars.len() {
-            return chars.iter().zip(sylls).map(|(c, s)| (*c, s.to_string())).collect();
+            return chars
+                .iter()
+                .zip(sylls)
+                .map(|(c, s)| (*c, s.to_string()))
+                .collect();
         }
     }
     let n = chars.len();
+    // Table phrases inside longer words (银行卡 ⊃ 银行): their readings win per character.
+    let mut fixed: Vec<Option<&str>> = vec![None; n];
+    for (w, py) in PHRASES {
+        let wc: Vec<char> = w.chars().collect();
+        let sylls: Vec<&str> = py.split(' ').collect();
+        if wc.len() >= n || sylls.len() != wc.len() {
+            continue;
+        }
+        for start in 0..=n - wc.len() {
+            if chars[start..start + wc.len()] == wc[..]
+                && fixed[start..start + wc.len()].iter().all(Option::is_none)
+            {
+                for (k, s) in sylls.iter().enumerate() {
+                    fixed[start + k] = Some(s);
+                }
+            }
+        }
+    }
     let mut out = Vec::with_capacity(n);
     for (i, &c) in chars.iter().enumerate() {
-        let mut py = default_pinyin(c);
         let last = i + 1 == n;
+        if let Some(f) = fixed[i] {
+            out.push((c, f.to_string()));
+            continue;
+        }
+        let mut py = default_pinyin(c);
         let single = n == 1;
         match c {
             '还' if single => {
-                let verb = next.and_then(|w| w.chars().next()).is_some_and(|f| "钱款贷书给".contains(f));
+                let verb = next
+                    .and_then(|w| w.chars().next())
+                    .is_some_and(|f| "钱款贷书给".contains(f));
                 py = if verb { "huan2" } else { "hai2" }.to_string();
             }
             '行' if single => py = "xing2".to_string(),
-            '长' if single => py = "chang2".to_string(),
+            // The crate's default for 长 is zhǎng; outside the phrase table it is cháng (很长, 长款).
+            '长' => py = "chang2".to_string(),
+            '弹' if single => py = "tan2".to_string(),
             '重' if single => py = "zhong4".to_string(),
             '好' if single => py = "hao3".to_string(),
             '都' if single => py = "dou1".to_string(),
@@ -170,14 +210,20 @@ pub fn word_pinyin(word: &str, prev: Option<&str>, next: Option<&str>) -> Vec<(c
             '着' if single => py = "zhe5".to_string(),
             '了' if single || last => py = "le5".to_string(),
             '得' if single => {
-                let must = prev.is_some_and(|w| ["还", "就", "也", "都", "可", "总", "必须", "非"].contains(&w));
+                let must = prev.is_some_and(|w| {
+                    ["还", "就", "也", "都", "可", "总", "必须", "非"].contains(&w)
+                });
                 py = if must { "dei3" } else { "de5" }.to_string();
             }
             '得' if last => py = "de5".to_string(),
             '们' | '么' if i > 0 => py = format!("{}5", base(&py)),
             '子' if last && !single => py = "zi5".to_string(),
-            _ if NEUTRAL_PARTICLES.contains(c) && (single || last) => py = format!("{}5", base(&py)),
-            _ if i > 0 && n == 2 && chars[0] == c && REDUP_NEUTRAL.contains(c) => py = format!("{}5", base(&py)),
+            _ if NEUTRAL_PARTICLES.contains(c) && (single || last) => {
+                py = format!("{}5", base(&py))
+            }
+            _ if i > 0 && n == 2 && chars[0] == c && REDUP_NEUTRAL.contains(c) => {
+                py = format!("{}5", base(&py))
+            }
             _ => {}
         }
         if !py.is_empty() {
@@ -207,7 +253,10 @@ pub fn base(py: &str) -> &str {
 
 /// The tone digit (1–5) of a syllable; 5 when missing.
 pub fn tone(py: &str) -> u8 {
-    py.chars().last().and_then(|d| d.to_digit(10)).map_or(5, |d| d as u8)
+    py.chars()
+        .last()
+        .and_then(|d| d.to_digit(10))
+        .map_or(5, |d| d as u8)
 }
 
 fn set_tone(py: &mut String, t: u8) {
@@ -226,8 +275,11 @@ const NUMERALS: &str = "零一二三四五六七八九十两";
 ///   words the last syllable of a word before a word starting with a 3rd tone does too.
 pub fn sandhi(words: &mut [Vec<(char, String)>]) {
     // Flattened positions (word, syllable) for neighbour look-ups.
-    let pos: Vec<(usize, usize)> =
-        words.iter().enumerate().flat_map(|(w, s)| (0..s.len()).map(move |k| (w, k))).collect();
+    let pos: Vec<(usize, usize)> = words
+        .iter()
+        .enumerate()
+        .flat_map(|(w, s)| (0..s.len()).map(move |k| (w, k)))
+        .collect();
     let orig: Vec<(char, String)> = pos.iter().map(|&(w, k)| words[w][k].clone()).collect();
     for (idx, &(w, k)) in pos.iter().enumerate() {
         let (c, _) = orig[idx];
@@ -285,11 +337,19 @@ mod tests {
     fn line(words: &[&str]) -> String {
         let mut ws: Vec<Vec<(char, String)>> = (0..words.len())
             .map(|i| {
-                word_pinyin(words[i], i.checked_sub(1).map(|p| words[p]), words.get(i + 1).copied())
+                word_pinyin(
+                    words[i],
+                    i.checked_sub(1).map(|p| words[p]),
+                    words.get(i + 1).copied(),
+                )
             })
             .collect();
         sandhi(&mut ws);
-        ws.iter().flatten().map(|(_, p)| p.as_str()).collect::<Vec<_>>().join(" ")
+        ws.iter()
+            .flatten()
+            .map(|(_, p)| p.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     #[test]

@@ -1,0 +1,103 @@
+//! Helpers shared by the integration tests: run the binary, probe and decode media with ffmpeg.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn anchor() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_anchor"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+pub fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("the anchor binary runs")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// `ffprobe -show_streams -show_format` as JSON.
+pub fn ffprobe(path: &Path) -> serde_json::Value {
+    let o = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_streams",
+            "-show_format",
+        ])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs");
+    assert!(
+        o.status.success(),
+        "ffprobe failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).expect("ffprobe JSON")
+}
+
+/// The audio track decoded to mono f32 at 48 kHz.
+pub fn decode_audio(path: &Path) -> Vec<f32> {
+    let o = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-vn", "-ac", "1", "-ar", "48000", "-f", "f32le", "-"])
+        .output()
+        .expect("ffmpeg runs");
+    assert!(
+        o.status.success(),
+        "ffmpeg decode failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o.stdout
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+/// One video frame at `t` seconds as RGB24 (width, height, pixels).
+pub fn frame_at(path: &Path, t: f64, width: u32, height: u32) -> Vec<u8> {
+    let o = Command::new("ffmpeg")
+        .args(["-v", "error", "-ss", &format!("{t}"), "-i"])
+        .arg(path)
+        .args([
+            "-frames:v",
+            "1",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-s",
+            &format!("{width}x{height}"),
+            "-",
+        ])
+        .output()
+        .expect("ffmpeg runs");
+    assert!(
+        o.status.success(),
+        "ffmpeg frame grab failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.stdout.len(), (width * height * 3) as usize);
+    o.stdout
+}
+
+pub fn rms(samples: &[f32]) -> f32 {
+    if samples.is_empty() {
+        return 0.0;
+    }
+    (samples.iter().map(|s| s * s).sum::<f32>() / samples.len() as f32).sqrt()
+}

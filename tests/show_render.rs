@@ -1,0 +1,179 @@
+//! End to end: a five-second Chinese script rendered to MP4, checked the way a viewer would:
+//! ffprobe sees H.264 + AAC at 30 fps with audio and video the same length, speech is audible
+//! and pauses are silent, the host and the AI label are on screen, and the mouth moves with
+//! the sound (per-frame lip-sync track vs the decoded audio, ±2 frames).
+
+mod common;
+
+use common::*;
+
+const FPS: usize = 30;
+
+#[test]
+fn five_second_chinese_show_renders_with_lipsync() {
+    let dir = tempfile::tempdir().unwrap();
+    let mp4 = dir.path().join("show.mp4");
+    let lipsync = dir.path().join("show.lipsync.json");
+    let o = run(anchor()
+        .args(["render", "tests/fixtures/shows/short-zh.yaml", "-o"])
+        .arg(&mp4)
+        .arg("--lipsync")
+        .arg(&lipsync));
+    assert!(o.status.success(), "render failed:\n{}", stderr(&o));
+
+    // Container: H.264 + AAC, 30 fps, 1280x720, durations equal within one frame.
+    let probe = ffprobe(&mp4);
+    let streams = probe["streams"].as_array().unwrap();
+    let video = streams
+        .iter()
+        .find(|s| s["codec_type"] == "video")
+        .expect("a video stream");
+    let audio = streams
+        .iter()
+        .find(|s| s["codec_type"] == "audio")
+        .expect("an audio stream");
+    assert_eq!(video["codec_name"], "h264");
+    assert_eq!(audio["codec_name"], "aac");
+    assert_eq!(video["r_frame_rate"], "30/1");
+    assert_eq!(
+        (video["width"].as_u64(), video["height"].as_u64()),
+        (Some(1280), Some(720))
+    );
+    let vdur: f64 = video["duration"].as_str().unwrap().parse().unwrap();
+    let adur: f64 = audio["duration"].as_str().unwrap().parse().unwrap();
+    assert!(
+        (vdur - adur).abs() <= 1.0 / FPS as f64 + 1e-3,
+        "video {vdur} s vs audio {adur} s"
+    );
+    assert!(
+        (4.0..8.0).contains(&vdur),
+        "a five-second script, got {vdur} s"
+    );
+
+    // Lip-sync track: one entry per frame, speech intervals inside the show.
+    let track: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&lipsync).unwrap()).unwrap();
+    let frames = track["frames"].as_array().unwrap();
+    let n = frames.len();
+    assert!(
+        (n as f64 - vdur * FPS as f64).abs() <= 1.0,
+        "{n} track frames for {vdur} s"
+    );
+    let mouth: Vec<f32> = frames
+        .iter()
+        .map(|f| f["mouth_open"].as_f64().unwrap() as f32)
+        .collect();
+    let speech = track["speech"].as_array().unwrap();
+    assert!(
+        speech.len() >= 3,
+        "disclosure, greeting and product line are spoken"
+    );
+
+    // Audio: voiced frames from the decoded stream. Speech intervals are audible, pauses silent.
+    let pcm = decode_audio(&mp4);
+    let per_frame = 48_000 / FPS;
+    let frame_rms: Vec<f32> = (0..n)
+        .map(|f| {
+            rms(pcm
+                .get(f * per_frame..((f + 1) * per_frame).min(pcm.len()))
+                .unwrap_or(&[]))
+        })
+        .collect();
+    for s in speech {
+        let (a, b) = (s["start"].as_f64().unwrap(), s["end"].as_f64().unwrap());
+        let seg = &pcm[(a * 48_000.0) as usize..((b * 48_000.0) as usize).min(pcm.len())];
+        assert!(
+            rms(seg) > 0.02,
+            "speech {:?} is audible (rms {})",
+            s["text"],
+            rms(seg)
+        );
+    }
+    // The 1 s pause after the greeting: find the longest gap between speech intervals.
+    let gap = speech
+        .windows(2)
+        .map(|w| {
+            (
+                w[0]["end"].as_f64().unwrap(),
+                w[1]["start"].as_f64().unwrap(),
+            )
+        })
+        .max_by(|x, y| (x.1 - x.0).total_cmp(&(y.1 - y.0)))
+        .unwrap();
+    assert!(
+        gap.1 - gap.0 >= 1.0,
+        "the 1 s pause is in the timeline: {gap:?}"
+    );
+    let quiet = &pcm[((gap.0 + 0.2) * 48_000.0) as usize..((gap.1 - 0.2) * 48_000.0) as usize];
+    assert!(
+        rms(quiet) < 1e-3,
+        "the pause is real silence (rms {})",
+        rms(quiet)
+    );
+
+    // Mouth vs sound, ±2 frames: never open far from sound, open through most of the speech,
+    // and opening within 2 frames of every onset of sound.
+    let voiced: Vec<bool> = frame_rms.iter().map(|r| *r > 0.02).collect();
+    let near_voice = |f: usize| (f.saturating_sub(2)..=(f + 2).min(n - 1)).any(|g| voiced[g]);
+    for f in 0..n {
+        if mouth[f] > 0.08 {
+            assert!(
+                near_voice(f),
+                "mouth open ({}) at frame {f} with no sound within 2 frames",
+                mouth[f]
+            );
+        }
+    }
+    let voiced_frames: Vec<usize> = (0..n).filter(|f| voiced[*f]).collect();
+    let open_share = voiced_frames.iter().filter(|f| mouth[**f] > 0.08).count() as f64
+        / voiced_frames.len() as f64;
+    assert!(
+        open_share > 0.6,
+        "mouth open in {:.0}% of voiced frames",
+        open_share * 100.0
+    );
+    for f in 1..n {
+        if voiced[f] && !voiced[f - 1] && (f..(f + 3).min(n)).all(|g| voiced[g]) {
+            let lo = f.saturating_sub(2);
+            assert!(
+                (lo..=(f + 2).min(n - 1)).any(|g| mouth[g] > 0.08),
+                "mouth opens within 2 frames of the sound at frame {f}"
+            );
+        }
+    }
+
+    // A frame during the greeting: the host is on screen and the label is present.
+    let rgb = frame_at(&mp4, 1.5, 1280, 720);
+    let luma: Vec<f32> = rgb
+        .chunks_exact(3)
+        .map(|p| 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32)
+        .collect();
+    let mean = luma.iter().sum::<f32>() / luma.len() as f32;
+    let sd = (luma.iter().map(|l| (l - mean).powi(2)).sum::<f32>() / luma.len() as f32).sqrt();
+    assert!(sd > 20.0, "the frame is not uniform (luma sd {sd})");
+    // Center of the frame (the host) differs from the top corners (the set).
+    let px = |x: usize, y: usize| luma[y * 1280 + x];
+    let center: f32 = (300..420).step_by(10).map(|y| px(640, y)).sum::<f32>() / 12.0;
+    let corner = px(1270, 10);
+    assert!(
+        (center - corner).abs() > 10.0,
+        "something stands in the middle of the set (center {center}, corner {corner})"
+    );
+    // The AI label: white glyphs on a dark box in the top-left corner.
+    let (mut white, mut dark) = (0, 0);
+    for y in 0..86 {
+        for x in 0..512 {
+            let p = &rgb[(y * 1280 + x) * 3..(y * 1280 + x) * 3 + 3];
+            if p.iter().all(|c| *c > 215) {
+                white += 1;
+            }
+            if luma[y * 1280 + x] < 70.0 {
+                dark += 1;
+            }
+        }
+    }
+    assert!(
+        white > 150 && dark > 2_000,
+        "label present (white {white}, dark {dark})"
+    );
+}
