@@ -21,3 +21,6 @@ pub mod script;
 pub mod show;
 pub mod stream;
 pub mod voice;
+
+#[cfg(test)]
+pub(crate) mod testutil;

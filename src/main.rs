@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use anchor::avatar::AvatarManifest;
-use anchor::script::Script;
+use anchor::script::{Script, ScriptError};
 use anchor::show::{self, Mode, ShowOptions, ShowReport};
 use anchor::stream::Outputs;
 use anchor::voice::{self, DefaultVoice, Emphasis, Language, Synthesizer, Utterance};
@@ -159,7 +159,11 @@ fn main() -> ExitCode {
     match real_main() {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {}", error_line(&e));
+            match e.downcast_ref::<ScriptError>() {
+                // Already one `file:line:col: error: ...` line per problem.
+                Some(se @ (ScriptError::Syntax(_) | ScriptError::Invalid(_))) => eprintln!("{se}"),
+                _ => eprintln!("error: {}", error_line(&e)),
+            }
             ExitCode::FAILURE
         }
     }

@@ -41,17 +41,14 @@ fn broken_yaml_names_file_line_col() {
     let err = stderr(&o);
     assert!(!o.status.success());
     assert!(err.contains("syntax-error.yaml:"), "{err}");
+    // `path:line:col: error: ...`
     let located = err.lines().any(|l| {
-        let mut parts = l.split(':');
-        parts.next().is_some_and(|f| {
-            f.ends_with("syntax-error.yaml")
-                || f.ends_with("error: tests/fixtures/scripts/syntax-error.yaml")
-        }) && parts
-            .next()
-            .is_some_and(|n| n.trim().parse::<u32>().is_ok())
-            && parts
-                .next()
-                .is_some_and(|n| n.trim().parse::<u32>().is_ok())
+        let Some(rest) = l.split("syntax-error.yaml:").nth(1) else {
+            return false;
+        };
+        let mut parts = rest.split(':');
+        parts.next().is_some_and(|n| n.parse::<u32>().is_ok())
+            && parts.next().is_some_and(|n| n.parse::<u32>().is_ok())
     });
     assert!(located, "file:line:col in:\n{err}");
     assert!(!err.contains("panicked"));
@@ -96,7 +93,7 @@ fn check_accepts_the_samples_and_rejects_broken_scripts() {
 /// A show whose avatar folder has a manifest pointing at a model file that is not there.
 #[test]
 fn missing_avatar_model() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let avatar = dir.path().join("avatar");
     std::fs::create_dir_all(&avatar).unwrap();
     let manifest = std::fs::read_to_string(repo("avatars/default/avatar.yaml")).unwrap();
@@ -129,7 +126,7 @@ fn missing_avatar_model() {
 
 #[test]
 fn missing_ffmpeg() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let o = run(anchor()
         .args(["render", "tests/fixtures/shows/short-zh.yaml", "-o"])
         .arg(dir.path().join("x.mp4"))

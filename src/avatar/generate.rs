@@ -1931,9 +1931,9 @@ mod tests {
 
     #[test]
     fn generator_reproduces_the_committed_files() {
-        let tmp = tempfile::tempdir().unwrap();
+        let tmp = crate::testutil::tempdir().unwrap();
         generate_default(tmp.path()).unwrap();
-        let again = tempfile::tempdir().unwrap();
+        let again = crate::testutil::tempdir().unwrap();
         generate_default(again.path()).unwrap();
         for file in [MODEL_FILE_NAME, AVATAR_FILE_NAME] {
             let a = std::fs::read(tmp.path().join(file)).unwrap();
@@ -2151,7 +2151,7 @@ mod tests {
 
     #[test]
     fn generated_manifest_loads() {
-        let tmp = tempfile::tempdir().unwrap();
+        let tmp = crate::testutil::tempdir().unwrap();
         generate_default(tmp.path()).unwrap();
         let m = super::super::AvatarManifest::load(tmp.path()).unwrap();
         assert_eq!(m.materials.len(), MATERIALS.len());

@@ -399,7 +399,7 @@ mod tests {
     }
 
     fn with_yaml(edit: impl Fn(String) -> String) -> Result<AvatarManifest, AvatarError> {
-        let tmp = tempfile::tempdir().unwrap();
+        let tmp = crate::testutil::tempdir().unwrap();
         let src = default_dir();
         std::fs::copy(src.join("avatar.glb"), tmp.path().join("avatar.glb")).unwrap();
         let yaml = std::fs::read_to_string(src.join(AVATAR_FILE_NAME)).unwrap();
@@ -409,7 +409,7 @@ mod tests {
 
     #[test]
     fn missing_manifest_is_a_clear_error() {
-        let tmp = tempfile::tempdir().unwrap();
+        let tmp = crate::testutil::tempdir().unwrap();
         let err = AvatarManifest::load(tmp.path()).unwrap_err();
         assert!(matches!(err, AvatarError::MissingManifest { .. }));
         assert!(err.to_string().contains("avatar.yaml"), "{err}");

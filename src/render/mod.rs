@@ -224,11 +224,14 @@ impl Renderer {
         // stream already shows the host.
         let mut shown = false;
         for _ in 0..WARM_UP_FRAMES {
-            if !is_uniform(&stage.render(&Pose::default())?) {
+            if let Some(frame) = stage.submit(&Pose::default())?
+                && !is_uniform(&frame)
+            {
                 shown = true;
                 break;
             }
         }
+        stage.flush()?;
         if !shown {
             return Err(RenderError::Model {
                 path: cfg.avatar_dir.join(&cfg.model_file),
@@ -243,10 +246,23 @@ impl Renderer {
         })
     }
 
-    /// Renders the avatar in `pose`, with the label composited.
-    pub fn render(&mut self, pose: &Pose) -> Result<Frame, RenderError> {
+    /// Renders the avatar in `pose`. Readback is pipelined one frame deep (the CPU rasterizer
+    /// and Bevy's next update overlap the copy): this returns the frame of the *previous* call,
+    /// with the label composited, and `None` on the first call; [`Renderer::flush`] returns the
+    /// last one. Callers pair frames with their audio in submission order.
+    pub fn submit(&mut self, pose: &Pose) -> Result<Option<Frame>, RenderError> {
         let _span = tracing::trace_span!("render_frame").entered();
-        let mut rgba = self.stage.render(pose)?;
+        let rgba = self.stage.submit(pose)?;
+        rgba.map(|r| self.finish(r)).transpose()
+    }
+
+    /// The last submitted frame, if one is still in flight.
+    pub fn flush(&mut self) -> Result<Option<Frame>, RenderError> {
+        let rgba = self.stage.flush()?;
+        rgba.map(|r| self.finish(r)).transpose()
+    }
+
+    fn finish(&self, mut rgba: Vec<u8>) -> Result<Frame, RenderError> {
         let expected = (self.width * self.height * 4) as usize;
         if rgba.len() != expected {
             return Err(RenderError::Gpu(format!(

@@ -13,10 +13,11 @@ use bevy::image::Image;
 use bevy::mesh::morph::MorphWeights;
 use bevy::prelude::*;
 use bevy::render::RenderPlugin;
+use bevy::render::gpu_readback::{Readback, ReadbackComplete};
 use bevy::render::pipelined_rendering::PipelinedRenderingPlugin;
-use bevy::render::render_resource::{PollType, TextureFormat};
+use bevy::render::render_resource::{PollType, TextureFormat, TextureUsages};
 use bevy::render::renderer::RenderDevice;
-use bevy::render::view::screenshot::{CapturedScreenshots, Screenshot};
+use bevy::render::storage::ShaderBuffer;
 use bevy::window::ExitCondition;
 use bevy::world_serialization::WorldAssetRoot;
 
@@ -39,8 +40,13 @@ struct Rig {
 
 pub(super) struct Stage {
     app: App,
-    target: Handle<Image>,
     rig: Rig,
+    /// Frames read back from the render target, in render order (one per update).
+    frames: crossbeam_channel::Receiver<Vec<u8>>,
+    /// Frames submitted and not yet received.
+    in_flight: usize,
+    width: u32,
+    height: u32,
 }
 
 impl Stage {
@@ -75,6 +81,9 @@ impl Stage {
         let world = app.world_mut();
         let image =
             Image::new_target_texture(cfg.width, cfg.height, TextureFormat::Rgba8UnormSrgb, None);
+        let mut image = image;
+        // The readback copies out of the target.
+        image.texture_descriptor.usage |= TextureUsages::COPY_SRC;
         let target = world.resource_mut::<Assets<Image>>().add(image);
         let bg = cfg.background;
         world.spawn((
@@ -125,11 +134,28 @@ impl Stage {
         let world = app.world_mut();
         apply_toon_materials(world, cfg);
         let rig = bind_rig(world, cfg)?;
-        Ok(Stage { app, target, rig })
+        // A persistent readback of the target: every update copies the frame it rendered into
+        // a pooled buffer (no per-frame allocation); the data arrives during the next update.
+        let (tx, frames) = crossbeam_channel::unbounded();
+        world
+            .spawn(Readback::texture(target))
+            .observe(move |done: On<ReadbackComplete>| {
+                let _ = tx.send(done.data.clone());
+            });
+        Ok(Stage {
+            app,
+            rig,
+            frames,
+            in_flight: 0,
+            width: cfg.width,
+            height: cfg.height,
+        })
     }
 
-    /// Poses the avatar, renders one frame and reads it back (RGBA8, sRGB, tightly packed).
-    pub(super) fn render(&mut self, pose: &Pose) -> Result<Vec<u8>, RenderError> {
+    /// Poses the avatar and renders one frame. Readback is pipelined one frame deep: this
+    /// returns the frame of the previous call (RGBA8 sRGB, rows tightly packed), `None` on the
+    /// first call. [`Stage::flush`] returns the last one.
+    pub(super) fn submit(&mut self, pose: &Pose) -> Result<Option<Vec<u8>>, RenderError> {
         let world = self.app.world_mut();
         for (bone, entity, rest) in &self.rig.bones {
             if let Some(mut t) = world.get_mut::<Transform>(*entity) {
@@ -142,17 +168,29 @@ impl Stage {
                 MorphTarget::Expression(e) => pose.expressions[e.index()],
                 MorphTarget::JawOpen => pose.mouth_open,
             };
-            if let Some(mut m) = world.get_mut::<MorphWeights>(*entity) {
-                if let Some(slot) = m.weights_mut().get_mut(*index) {
-                    *slot = w.clamp(0.0, 1.0);
-                }
+            if let Some(mut m) = world.get_mut::<MorphWeights>(*entity)
+                && let Some(slot) = m.weights_mut().get_mut(*index)
+            {
+                *slot = w.clamp(0.0, 1.0);
             }
         }
-        let shot = world.spawn(Screenshot::image(self.target.clone())).id();
-        let receiver = world.resource::<CapturedScreenshots>().0.clone();
-        // One update renders the frame; after the device poll, Bevy's readback task (on the
-        // async compute pool) copies it out and sends it on this channel. Wait for it here,
-        // before the next update's `trigger_screenshots` could take it.
+        self.step()
+    }
+
+    /// Renders once more (the same pose) to receive the last submitted frame.
+    pub(super) fn flush(&mut self) -> Result<Option<Vec<u8>>, RenderError> {
+        if self.in_flight == 0 {
+            return Ok(None);
+        }
+        let frame = self.step()?;
+        // The extra frame rendered here is never returned.
+        self.in_flight = 0;
+        while self.frames.try_recv().is_ok() {}
+        Ok(frame)
+    }
+
+    fn step(&mut self) -> Result<Option<Vec<u8>>, RenderError> {
+        let t0 = std::time::Instant::now();
         self.app.update();
         self.app
             .world()
@@ -163,25 +201,32 @@ impl Stage {
                 timeout: None,
             })
             .map_err(|e| RenderError::Gpu(e.to_string()))?;
-        let deadline = std::time::Instant::now() + READBACK_TIMEOUT;
-        let rx = receiver
-            .lock()
-            .map_err(|_| RenderError::Gpu("screenshot channel poisoned".into()))?;
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match rx.recv_timeout(left) {
-                Ok((entity, image)) if entity == shot => {
-                    drop(rx);
-                    self.app.world_mut().despawn(shot);
-                    return image
-                        .data
-                        .ok_or_else(|| RenderError::Gpu("screenshot without data".into()));
-                }
-                Ok(_) => continue,
-                Err(_) => return Err(RenderError::Gpu("frame readback did not complete".into())),
-            }
+        tracing::trace!(frame_ms = t0.elapsed().as_secs_f64() * 1e3, "rendered");
+        self.in_flight += 1;
+        if self.in_flight < 2 {
+            return Ok(None);
         }
+        let data = self
+            .frames
+            .recv_timeout(READBACK_TIMEOUT)
+            .map_err(|_| RenderError::Gpu("frame readback did not complete".into()))?;
+        self.in_flight -= 1;
+        Ok(Some(unpad_rows(data, self.width, self.height)))
     }
+}
+
+/// Readback rows are padded to 256 bytes; strip the padding.
+fn unpad_rows(data: Vec<u8>, width: u32, height: u32) -> Vec<u8> {
+    let row = width as usize * 4;
+    let padded = row.div_ceil(256) * 256;
+    if padded == row {
+        return data;
+    }
+    let mut out = Vec::with_capacity(row * height as usize);
+    for r in data.chunks(padded).take(height as usize) {
+        out.extend_from_slice(&r[..row.min(r.len())]);
+    }
+    out
 }
 
 fn bone_node(cfg: &RenderConfig, bone: HumanBone) -> &str {
@@ -216,6 +261,9 @@ fn apply_toon_materials(world: &mut World, cfg: &RenderConfig) {
                 .map(|m| m.base_color.to_linear())
                 .unwrap_or(LinearRgba::WHITE);
             let params = toon_params(cfg, name.as_deref(), base);
+            let params = world
+                .resource_mut::<Assets<ShaderBuffer>>()
+                .add(ShaderBuffer::from(params));
             let h = world
                 .resource_mut::<Assets<ToonMaterial>>()
                 .add(ToonMaterial { params });

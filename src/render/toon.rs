@@ -3,6 +3,7 @@
 use bevy::asset::embedded_asset;
 use bevy::prelude::*;
 use bevy::render::render_resource::{AsBindGroup, ShaderType};
+use bevy::render::storage::ShaderBuffer;
 use bevy::shader::ShaderRef;
 
 /// Uniform block of `toon.wgsl` (linear colors).
@@ -20,15 +21,27 @@ pub struct ToonParams {
     pub ambient: Vec4,
 }
 
+/// The parameters live in a small storage buffer (a [`ToonParams`] each): with a uniform
+/// buffer binding instead, Mesa's lavapipe leaked memory on every draw (≈0.4 MB per draw per
+/// frame, measured), which an all-night stream cannot afford.
 #[derive(Asset, TypePath, AsBindGroup, Debug, Clone)]
 pub struct ToonMaterial {
-    #[uniform(0)]
-    pub params: ToonParams,
+    #[storage(0, read_only)]
+    pub params: Handle<ShaderBuffer>,
 }
 
 impl Material for ToonMaterial {
     fn fragment_shader() -> ShaderRef {
         "embedded://anchor/render/toon.wgsl".into()
+    }
+
+    // No depth prepass and no shadow maps: both cost more than they give on a CPU rasterizer.
+    fn enable_prepass() -> bool {
+        false
+    }
+
+    fn enable_shadows() -> bool {
+        false
     }
 }
 

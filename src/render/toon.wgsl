@@ -1,5 +1,5 @@
 // MToon-like toon shading: lit color / shade color with a soft terminator, Blinn specular,
-// rim light. One uniform, no textures, no shadow maps: cheap on lavapipe (platform-notes.md).
+// rim light. One small storage buffer, no textures, no shadow maps: cheap on lavapipe (platform-notes.md).
 #import bevy_pbr::{forward_io::VertexOutput, mesh_view_bindings::view}
 
 struct ToonParams {
@@ -11,17 +11,14 @@ struct ToonParams {
     ambient: vec4<f32>,    // ambient fill (rgb), emissive flag (a: 1 = unlit)
 }
 
-@group(#{MATERIAL_BIND_GROUP}) @binding(0) var<uniform> params: ToonParams;
+@group(#{MATERIAL_BIND_GROUP}) @binding(0) var<storage, read> params: ToonParams;
 
 @fragment
-fn fragment(in: VertexOutput, @builtin(front_facing) is_front: bool) -> @location(0) vec4<f32> {
+fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
     if params.ambient.a > 0.5 {
         return vec4<f32>(params.base.rgb, 1.0);
     }
-    var n = normalize(in.world_normal);
-    if !is_front {
-        n = -n;
-    }
+    let n = normalize(in.world_normal);
     let l = normalize(params.light_dir.xyz);
     let v = normalize(view.world_position - in.world_position.xyz);
     let lambert = dot(n, l) * 0.5 + 0.5;

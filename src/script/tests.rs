@@ -385,7 +385,7 @@ fn missing_file_is_one_line() {
 
 #[test]
 fn huge_file_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::testutil::tempdir().unwrap();
     let path = dir.path().join("huge.yaml");
     let f = std::fs::File::create(&path).unwrap();
     f.set_len(MAX_SCRIPT_BYTES + 1).unwrap();

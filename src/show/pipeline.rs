@@ -84,6 +84,7 @@ pub fn run(
     let limit = opts.seconds.map(|s| MediaTime::from_secs(s));
     let started = Instant::now();
     let mut frame: u64 = 0;
+    let mut pending: VecDeque<Vec<f32>> = VecDeque::new();
     let result = loop {
         if stop.load(Ordering::Relaxed) {
             break Ok(());
@@ -156,20 +157,24 @@ pub fn run(
         }
         let t = t0.secs();
         let pose = animator.pose_at(t);
-        let r0 = Instant::now();
-        let image = match renderer.render(&pose) {
-            Ok(f) => f,
-            Err(e) => break Err(ShowError::from(e)),
-        };
-        let r1 = Instant::now();
         let n = (t1.0 - t0.0) as usize;
         let mut samples: Vec<f32> = audio.drain(..n.min(audio.len())).collect();
         samples.resize(n, 0.0);
         if audio_end < t1 {
             audio_end = t1;
         }
-        if let Err(e) = encoder.push(&image.rgba, &samples) {
-            break Err(ShowError::from(e));
+        // Frames come back one submission late; their audio waits for them here.
+        pending.push_back(samples);
+        let r0 = Instant::now();
+        let image = match renderer.submit(&pose) {
+            Ok(f) => f,
+            Err(e) => break Err(ShowError::from(e)),
+        };
+        let r1 = Instant::now();
+        if let Some(image) = image
+            && let Err(e) = push_frame(&mut encoder, &mut pending, &image.rgba)
+        {
+            break Err(e);
         }
         report.render_wall_secs += (r1 - r0).as_secs_f64();
         report.encode_wall_secs += r1.elapsed().as_secs_f64();
@@ -186,6 +191,11 @@ pub fn run(
             }
         }
     };
+    // The last frame still in the renderer's pipeline.
+    let result = result.and_then(|()| match renderer.flush()? {
+        Some(image) => push_frame(&mut encoder, &mut pending, &image.rgba),
+        None => Ok(()),
+    });
     producer_stop.store(true, Ordering::Relaxed);
     drop(rx);
     let _ = producer.join();
@@ -202,6 +212,18 @@ pub fn run(
         })?;
     }
     Ok(report)
+}
+
+/// Encodes a frame that came back from the renderer with the audio submitted alongside it.
+#[cfg(feature = "render")]
+fn push_frame(
+    encoder: &mut crate::stream::Encoder,
+    pending: &mut VecDeque<Vec<f32>>,
+    rgba: &[u8],
+) -> Result<(), ShowError> {
+    let samples = pending.pop_front().unwrap_or_default();
+    encoder.push(rgba, &samples)?;
+    Ok(())
 }
 
 /// Without the renderer there is no show to run.

@@ -118,7 +118,7 @@ fn window(s: &[f32], from: f64, to: f64) -> &[f32] {
 
 #[test]
 fn file_output_is_h264_aac_3s_with_2s_keyframes_and_real_silence() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::testutil::tempdir().unwrap();
     let path = dir.path().join("out/show.mp4");
     let cfg = config((320, 180), (640, 360), Outputs::File { path: path.clone() });
     let stats = encode(&cfg, 3);
@@ -247,7 +247,7 @@ fn file_output_is_h264_aac_3s_with_2s_keyframes_and_real_silence() {
 
 #[test]
 fn live_output_writes_hls_and_a_playable_recording() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::testutil::tempdir().unwrap();
     let hls_dir = dir.path().join("hls");
     let recording = dir.path().join("rec/show.mp4");
     let cfg = config(
@@ -294,7 +294,7 @@ fn live_output_writes_hls_and_a_playable_recording() {
 
 #[test]
 fn live_playlist_is_a_sliding_window_and_old_segments_are_deleted() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::testutil::tempdir().unwrap();
     let hls_dir = dir.path().join("hls");
     let cfg = config(
         (64, 36),
@@ -327,7 +327,7 @@ fn live_playlist_is_a_sliding_window_and_old_segments_are_deleted() {
 
 #[test]
 fn recording_survives_an_ffmpeg_crash() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::testutil::tempdir().unwrap();
     let recording = dir.path().join("rec.mp4");
     let cfg = config(
         (320, 180),
@@ -365,7 +365,7 @@ fn recording_survives_an_ffmpeg_crash() {
 
 #[test]
 fn wrong_frame_or_audio_size_is_a_recoverable_error() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::testutil::tempdir().unwrap();
     let cfg = config(
         (64, 36),
         (64, 36),
@@ -407,7 +407,7 @@ fn wrong_frame_or_audio_size_is_a_recoverable_error() {
 
 #[test]
 fn missing_ffmpeg_gives_one_clear_line() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::testutil::tempdir().unwrap();
     let empty = dir.path().join("empty-bin");
     std::fs::create_dir(&empty).unwrap();
     let cfg = config(
@@ -435,7 +435,7 @@ fn missing_ffmpeg_gives_one_clear_line() {
 #[test]
 fn ffmpeg_exiting_early_reports_its_last_lines() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::testutil::tempdir().unwrap();
     let fake = dir.path().join("fake-ffmpeg");
     std::fs::write(
         &fake,
@@ -476,7 +476,7 @@ fn ffmpeg_exiting_early_reports_its_last_lines() {
 
 #[test]
 fn unwritable_output_dir_is_a_clear_error() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::testutil::tempdir().unwrap();
     let blocker = dir.path().join("not-a-dir");
     std::fs::write(&blocker, b"x").unwrap();
     let cfg = config(
@@ -507,7 +507,7 @@ fn unwritable_output_dir_is_a_clear_error() {
 
 #[test]
 fn odd_output_size_and_empty_label_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::testutil::tempdir().unwrap();
     let mut cfg = config(
         (64, 36),
         (65, 36),
@@ -532,7 +532,7 @@ fn odd_output_size_and_empty_label_are_refused() {
 
 #[test]
 fn output_paths_with_tee_special_characters_work() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::testutil::tempdir().unwrap();
     let odd = dir.path().join("a b:c|d'e[f]");
     let cfg = config(
         (64, 36),
@@ -552,7 +552,7 @@ fn output_paths_with_tee_special_characters_work() {
 #[test]
 #[ignore = "benchmark; prints figures"]
 fn realtime_factor() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::testutil::tempdir().unwrap();
     for (frame, out) in [
         ((960, 540), (1280, 720)),
         ((640, 360), (640, 360)),

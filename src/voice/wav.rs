@@ -35,7 +35,7 @@ mod tests {
 
     #[test]
     fn round_trips_length_rate_and_level() {
-        let dir = tempfile::tempdir().expect("tempdir");
+        let dir = crate::testutil::tempdir().expect("tempdir");
         let path = dir.path().join("tone.wav");
         let pcm: Vec<f32> = (0..4800).map(|i| 0.5 * (i as f32 * 0.05).sin()).collect();
         let chunk = SpeechChunk {

@@ -101,3 +101,7 @@ pub fn rms(samples: &[f32]) -> f32 {
     }
     (samples.iter().map(|s| s * s).sum::<f32>() / samples.len() as f32).sqrt()
 }
+
+#[path = "../../src/testutil.rs"]
+mod testutil;
+pub use testutil::tempdir;

@@ -1,0 +1,35 @@
+//! Test helpers (unit tests only). A private temporary folder, removed on drop: written here
+//! rather than taken from `tempfile` so that test builds resolve the same dependency features
+//! as the release binary and nothing (Bevy above all) is compiled twice.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// A new empty folder under the system temp dir.
+pub fn tempdir() -> std::io::Result<TempDir> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let path = std::env::temp_dir().join(format!("anchor-test-{}-{n}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&path)?;
+    Ok(TempDir { path })
+}
