@@ -142,6 +142,21 @@ fn five_second_chinese_show_renders_with_lipsync() {
         }
     }
 
+    // The stream starts on the host's idle pose: frame 0 is not a left-over start-up frame
+    // (a T-pose would differ from the next frames over the whole arm area).
+    let f0 = frame_at(&mp4, 0.0, 1280, 720);
+    let f3 = frame_at(&mp4, 0.1, 1280, 720);
+    let diff = f0
+        .iter()
+        .zip(&f3)
+        .map(|(a, b)| (*a as i32 - *b as i32).unsigned_abs() as f64)
+        .sum::<f64>()
+        / f0.len() as f64;
+    assert!(
+        diff < 4.0,
+        "frame 0 matches the frames after it (mean abs diff {diff})"
+    );
+
     // A frame during the greeting: the host is on screen and the label is present.
     let rgb = frame_at(&mp4, 1.5, 1280, 720);
     let luma: Vec<f32> = rgb

@@ -45,6 +45,8 @@ pub(super) struct Stage {
     frames: crossbeam_channel::Receiver<Vec<u8>>,
     /// Frames submitted and not yet received.
     in_flight: usize,
+    /// Frames rendered by `flush` whose readback is still to come (and be dropped).
+    stale: usize,
     width: u32,
     height: u32,
 }
@@ -147,6 +149,7 @@ impl Stage {
             rig,
             frames,
             in_flight: 0,
+            stale: 0,
             width: cfg.width,
             height: cfg.height,
         })
@@ -183,9 +186,9 @@ impl Stage {
             return Ok(None);
         }
         let frame = self.step()?;
-        // The extra frame rendered here is never returned.
+        // The extra frame rendered here arrives during the next update: drop it there.
         self.in_flight = 0;
-        while self.frames.try_recv().is_ok() {}
+        self.stale += 1;
         Ok(frame)
     }
 
@@ -202,6 +205,12 @@ impl Stage {
             })
             .map_err(|e| RenderError::Gpu(e.to_string()))?;
         tracing::trace!(frame_ms = t0.elapsed().as_secs_f64() * 1e3, "rendered");
+        while self.stale > 0 {
+            self.frames
+                .recv_timeout(READBACK_TIMEOUT)
+                .map_err(|_| RenderError::Gpu("frame readback did not complete".into()))?;
+            self.stale -= 1;
+        }
         self.in_flight += 1;
         if self.in_flight < 2 {
             return Ok(None);

@@ -40,7 +40,21 @@ pub fn run(
     use crate::render::{RenderConfig, Renderer};
     use crate::stream::{Encoder, StreamConfig};
 
+    // The voice thread starts first: it synthesizes the opening lines while Bevy starts up.
     let voice = DefaultVoice::new()?;
+    let items = timeline::build(script);
+    let looping = script.show.looping && (opts.mode == Mode::Live || opts.seconds.is_some());
+    let (tx, rx) = bounded::<Clip>(super::AHEAD_CLIPS);
+    let producer_stop = std::sync::Arc::new(AtomicBool::new(false));
+    let producer = {
+        let lang = script.show.language;
+        let stop = producer_stop.clone();
+        std::thread::Builder::new()
+            .name("anchor-voice".into())
+            .spawn(move || voice_thread(voice, items, lang, looping, tx, &stop))
+            .map_err(|e| ShowError::Voice(crate::voice::VoiceError::Synthesis(e.to_string())))?
+    };
+    // On an early return below, dropping `rx` ends the voice thread at its next send.
     let mut renderer = Renderer::new(&RenderConfig::new(
         avatar,
         opts.width,
@@ -58,19 +72,6 @@ pub fn run(
         ai_label: script.show.disclosure.clone(),
     };
     let mut encoder = Encoder::start(&stream_cfg)?;
-
-    let items = timeline::build(script);
-    let looping = script.show.looping && (opts.mode == Mode::Live || opts.seconds.is_some());
-    let (tx, rx) = bounded::<Clip>(super::AHEAD_CLIPS);
-    let producer_stop = std::sync::Arc::new(AtomicBool::new(false));
-    let producer = {
-        let lang = script.show.language;
-        let stop = producer_stop.clone();
-        std::thread::Builder::new()
-            .name("anchor-voice".into())
-            .spawn(move || voice_thread(voice, items, lang, looping, tx, &stop))
-            .map_err(|e| ShowError::Voice(crate::voice::VoiceError::Synthesis(e.to_string())))?
-    };
 
     let mut report = ShowReport::default();
     let mut animator = Animator::new(opts.seed);
