@@ -127,31 +127,6 @@ fn joint_position(bone: HumanBone) -> V {
     }
 }
 
-fn parent(bone: HumanBone) -> Option<HumanBone> {
-    use HumanBone::*;
-    Some(match bone {
-        Hips => return None,
-        Spine => Hips,
-        Chest => Spine,
-        Neck => Chest,
-        Head => Neck,
-        LeftShoulder | RightShoulder => Chest,
-        LeftUpperArm => LeftShoulder,
-        LeftLowerArm => LeftUpperArm,
-        LeftHand => LeftLowerArm,
-        LeftFingers => LeftHand,
-        RightUpperArm => RightShoulder,
-        RightLowerArm => RightUpperArm,
-        RightHand => RightLowerArm,
-        RightFingers => RightHand,
-        LeftUpperLeg | RightUpperLeg => Hips,
-        LeftLowerLeg => LeftUpperLeg,
-        LeftFoot => LeftLowerLeg,
-        RightLowerLeg => RightUpperLeg,
-        RightFoot => RightLowerLeg,
-    })
-}
-
 // ───────────────────────────── geometry ─────────────────────────────
 
 type Weights = Vec<(HumanBone, f64)>;
@@ -1789,11 +1764,11 @@ fn build_glb() -> Result<Vec<u8>, AvatarError> {
     ];
     for bone in HumanBone::ALL {
         let world = joint_position(bone);
-        let local = world - parent(bone).map_or(V::ZERO, joint_position);
+        let local = world - bone.parent().map_or(V::ZERO, joint_position);
         let mut node = json!({ "name": bone.vrm_name(), "translation": [q(local.x, 1e5), q(local.y, 1e5), q(local.z, 1e5)] });
         let children: Vec<usize> = HumanBone::ALL
             .iter()
-            .filter(|c| parent(**c) == Some(bone))
+            .filter(|c| c.parent() == Some(bone))
             .map(|c| bone_node(*c))
             .collect();
         if !children.is_empty() {

@@ -123,6 +123,32 @@ impl HumanBone {
     pub fn index(self) -> usize {
         self as usize
     }
+
+    /// Parent bone in the VRM hierarchy (`None` for the root, the hips).
+    pub fn parent(self) -> Option<HumanBone> {
+        use HumanBone::*;
+        Some(match self {
+            Hips => return None,
+            Spine => Hips,
+            Chest => Spine,
+            Neck => Chest,
+            Head => Neck,
+            LeftShoulder | RightShoulder => Chest,
+            LeftUpperArm => LeftShoulder,
+            LeftLowerArm => LeftUpperArm,
+            LeftHand => LeftLowerArm,
+            LeftFingers => LeftHand,
+            RightUpperArm => RightShoulder,
+            RightLowerArm => RightUpperArm,
+            RightHand => RightLowerArm,
+            RightFingers => RightHand,
+            LeftUpperLeg | RightUpperLeg => Hips,
+            LeftLowerLeg => LeftUpperLeg,
+            LeftFoot => LeftLowerLeg,
+            RightLowerLeg => RightUpperLeg,
+            RightFoot => RightLowerLeg,
+        })
+    }
 }
 
 /// Facial expressions beyond visemes: blinks and the VRM 1.0 emotion presets.

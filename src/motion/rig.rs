@@ -7,32 +7,6 @@ use glam::{Quat, Vec3};
 
 use super::{HumanBone, Pose};
 
-/// Parent of each bone in the VRM hierarchy (`None` for the root, the hips).
-pub fn parent(bone: HumanBone) -> Option<HumanBone> {
-    use HumanBone::*;
-    Some(match bone {
-        Hips => return None,
-        Spine => Hips,
-        Chest => Spine,
-        Neck => Chest,
-        Head => Neck,
-        LeftShoulder | RightShoulder => Chest,
-        LeftUpperArm => LeftShoulder,
-        LeftLowerArm => LeftUpperArm,
-        LeftHand => LeftLowerArm,
-        LeftFingers => LeftHand,
-        RightUpperArm => RightShoulder,
-        RightLowerArm => RightUpperArm,
-        RightHand => RightLowerArm,
-        RightFingers => RightHand,
-        LeftUpperLeg | RightUpperLeg => Hips,
-        LeftLowerLeg => LeftUpperLeg,
-        LeftFoot => LeftLowerLeg,
-        RightLowerLeg => RightUpperLeg,
-        RightFoot => RightLowerLeg,
-    })
-}
-
 /// Rest offset of each bone's joint from its parent's joint (the hips: from the ground origin),
 /// for an adult of about 1.65 m.
 pub fn rest_offset(bone: HumanBone) -> Vec3 {
@@ -69,7 +43,7 @@ pub fn world_transforms(pose: &Pose) -> [(Quat, Vec3); HumanBone::ALL.len()] {
     // HumanBone::ALL lists every parent before its children.
     for bone in HumanBone::ALL {
         let local = pose.bones[bone.index()];
-        out[bone.index()] = match parent(bone) {
+        out[bone.index()] = match bone.parent() {
             None => (local, rest_offset(bone)),
             Some(p) => {
                 let (pr, pp) = out[p.index()];
@@ -105,7 +79,7 @@ mod tests {
     fn parents_come_first_in_all() {
         for (i, b) in HumanBone::ALL.iter().enumerate() {
             assert_eq!(b.index(), i);
-            if let Some(p) = parent(*b) {
+            if let Some(p) = b.parent() {
                 assert!(p.index() < i, "{b:?}");
             }
         }
