@@ -125,15 +125,16 @@ pub(crate) fn ffmpeg_args(cfg: &StreamConfig) -> Vec<OsString> {
     a
 }
 
-/// Scales (lanczos) only when the sizes differ; converts to BT.709 limited-range 4:2:0 (the
-/// matrix players assume for HD; swscale's default would be BT.601).
+/// Scales (bicubic) only when the sizes differ; converts to BT.709 limited-range 4:2:0 (the
+/// matrix players assume for HD; swscale's default would be BT.601). Bicubic rather than
+/// lanczos with accurate rounding, which costs more CPU on a 2-core machine for no visible gain
+/// on toon-shaded frames.
 fn video_filter(cfg: &StreamConfig) -> String {
     let scale = if (cfg.frame_width, cfg.frame_height) == (cfg.out_width, cfg.out_height) {
-        "scale=out_color_matrix=bt709:out_range=tv:flags=lanczos+accurate_rnd+full_chroma_int"
-            .to_owned()
+        "scale=out_color_matrix=bt709:out_range=tv:flags=bicubic".to_owned()
     } else {
         format!(
-            "scale={}:{}:out_color_matrix=bt709:out_range=tv:flags=lanczos+accurate_rnd+full_chroma_int",
+            "scale={}:{}:out_color_matrix=bt709:out_range=tv:flags=bicubic",
             cfg.out_width, cfg.out_height
         )
     };

@@ -29,7 +29,7 @@ pub struct StreamConfig {
     pub frame_width: u32,
     /// Height of the RGBA8 frames given to [`super::Encoder::push`].
     pub frame_height: u32,
-    /// Encoded width (even); ffmpeg scales (lanczos) when it differs from the frame size.
+    /// Encoded width (even); ffmpeg scales (bicubic) when it differs from the frame size.
     pub out_width: u32,
     /// Encoded height (even).
     pub out_height: u32,
