@@ -1,4 +1,4 @@
-//! Test helpers (unit tests only). A private temporary folder, removed on drop: written here
+//! Test helpers (unit and integration tests). A private temporary folder, removed on drop: written here
 //! rather than taken from `tempfile` so that test builds resolve the same dependency features
 //! as the release binary and nothing (Bevy above all) is compiled twice.
 
@@ -32,4 +32,25 @@ pub fn tempdir() -> std::io::Result<TempDir> {
     let path = std::env::temp_dir().join(format!("anchor-test-{}-{n}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&path)?;
     Ok(TempDir { path })
+}
+
+/// The first audio track of a media file decoded by ffmpeg to mono f32 at 48 kHz.
+pub fn decode_audio(file: &Path) -> Vec<f32> {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(file)
+        .args([
+            "-map", "0:a:0", "-f", "f32le", "-ac", "1", "-ar", "48000", "-",
+        ])
+        .output()
+        .expect("ffmpeg runs");
+    assert!(
+        out.status.success(),
+        "ffmpeg decode failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }

@@ -88,25 +88,7 @@ fn f(v: &serde_json::Value) -> f64 {
         .unwrap_or_else(|| panic!("not a number: {v}"))
 }
 
-fn decode_audio(file: &Path) -> Vec<f32> {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(file)
-        .args([
-            "-map", "0:a:0", "-f", "f32le", "-ac", "1", "-ar", "48000", "-",
-        ])
-        .output()
-        .expect("ffmpeg decode");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
-}
+use crate::testutil::decode_audio;
 
 fn rms(s: &[f32]) -> f64 {
     (s.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>() / s.len() as f64).sqrt()

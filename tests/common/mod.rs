@@ -49,25 +49,6 @@ pub fn ffprobe(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).expect("ffprobe JSON")
 }
 
-/// The audio track decoded to mono f32 at 48 kHz.
-pub fn decode_audio(path: &Path) -> Vec<f32> {
-    let o = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args(["-vn", "-ac", "1", "-ar", "48000", "-f", "f32le", "-"])
-        .output()
-        .expect("ffmpeg runs");
-    assert!(
-        o.status.success(),
-        "ffmpeg decode failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o.stdout
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect()
-}
-
 /// One video frame at `t` seconds as RGB24 (width, height, pixels).
 pub fn frame_at(path: &Path, t: f64, width: u32, height: u32) -> Vec<u8> {
     let o = Command::new("ffmpeg")
@@ -104,4 +85,5 @@ pub fn rms(samples: &[f32]) -> f32 {
 
 #[path = "../../src/testutil.rs"]
 mod testutil;
-pub use testutil::tempdir;
+#[allow(unused_imports)]
+pub use testutil::{decode_audio, tempdir};
