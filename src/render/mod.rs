@@ -166,7 +166,7 @@ impl RenderConfig {
                         if rim_on { 0.35 } else { 0.0 },
                     ]),
                     specular: 0.12,
-                    unlit: false,
+                    unlit: t.unlit,
                 };
                 (name.clone(), spec)
             })
