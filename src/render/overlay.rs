@@ -80,7 +80,7 @@ impl Overlay {
             h as f32,
             h as f32 * 0.3,
             [0.08, 0.08, 0.12],
-            0.62,
+            0.72,
         );
         patch.rounded_rect(
             pad * 0.6,
@@ -92,11 +92,18 @@ impl Overlay {
             1.0,
         );
         let base = h as f32 * 0.5 + (scaled.ascent() + scaled.descent()) * 0.5;
+        let badge_px = px * 0.8;
+        let badge_scaled = font.as_scaled(PxScale::from(badge_px));
+        let badge_text_w: f32 = "AI"
+            .chars()
+            .map(|c| badge_scaled.h_advance(badge_scaled.glyph_id(c)))
+            .sum();
+        let badge_base = h as f32 * 0.5 + (badge_scaled.ascent() + badge_scaled.descent()) * 0.5;
         patch.text(
             font,
-            px * 0.8,
-            pad * 0.6 + badge_w * 0.17,
-            base - px * 0.05,
+            badge_px,
+            pad * 0.6 + (badge_w - badge_text_w) * 0.5,
+            badge_base,
             "AI",
             [1.0, 1.0, 1.0],
         );
