@@ -277,11 +277,6 @@ impl Renderer {
             rgba,
         })
     }
-
-    /// Where the AI label sits on screen (x, y, w, h), for tests and previews.
-    pub fn label_rect(&self) -> (u32, u32, u32, u32) {
-        self.overlay.rect()
-    }
 }
 
 /// Frames rendered at start-up, at most, until the avatar shows.

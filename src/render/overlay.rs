@@ -136,11 +136,6 @@ impl Overlay {
             }
         }
     }
-
-    /// The rectangle the overlay covers: (x, y, w, h).
-    pub fn rect(&self) -> (u32, u32, u32, u32) {
-        (self.x, self.y, self.w, self.h)
-    }
 }
 
 /// A small premultiplied RGBA canvas.

@@ -141,8 +141,9 @@ impl Stage {
         let (tx, frames) = crossbeam_channel::unbounded();
         world
             .spawn(Readback::texture(target))
-            .observe(move |done: On<ReadbackComplete>| {
-                let _ = tx.send(done.data.clone());
+            .observe(move |mut done: On<ReadbackComplete>| {
+                // Take the pixels rather than copying 2 MB a frame.
+                let _ = tx.send(std::mem::take(&mut done.data));
             });
         Ok(Stage {
             app,

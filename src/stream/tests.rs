@@ -1,10 +1,10 @@
 //! End-to-end tests against the real ffmpeg/ffprobe: they assert what a viewer would notice.
 
-use std::path::Path;
 use std::process::Command;
 
 use super::*;
 use crate::media::{MediaTime, SAMPLE_RATE};
+use crate::testutil::{decode_audio, ffprobe_json};
 
 const FPS: u32 = 30;
 
@@ -67,28 +67,11 @@ fn encode(cfg: &StreamConfig, secs: u32) -> StreamStats {
     enc.finish().expect("finish")
 }
 
-fn ffprobe_json(args: &[&str], file: &Path) -> serde_json::Value {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-of", "json"])
-        .args(args)
-        .arg(file)
-        .output()
-        .expect("ffprobe");
-    assert!(
-        out.status.success(),
-        "ffprobe failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("ffprobe json")
-}
-
 fn f(v: &serde_json::Value) -> f64 {
     v.as_str()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("not a number: {v}"))
 }
-
-use crate::testutil::decode_audio;
 
 fn rms(s: &[f32]) -> f64 {
     (s.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>() / s.len() as f64).sqrt()

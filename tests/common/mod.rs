@@ -29,24 +29,7 @@ pub fn stdout(o: &Output) -> String {
 
 /// `ffprobe -show_streams -show_format` as JSON.
 pub fn ffprobe(path: &Path) -> serde_json::Value {
-    let o = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-print_format",
-            "json",
-            "-show_streams",
-            "-show_format",
-        ])
-        .arg(path)
-        .output()
-        .expect("ffprobe runs");
-    assert!(
-        o.status.success(),
-        "ffprobe failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).expect("ffprobe JSON")
+    ffprobe_json(&["-show_streams", "-show_format"], path)
 }
 
 /// One video frame at `t` seconds as RGB24 (width, height, pixels).
@@ -86,4 +69,4 @@ pub fn rms(samples: &[f32]) -> f32 {
 #[path = "../../src/testutil.rs"]
 mod testutil;
 #[allow(unused_imports)]
-pub use testutil::{decode_audio, tempdir};
+pub use testutil::{decode_audio, ffprobe_json, tempdir};
