@@ -11,6 +11,7 @@
 //! clock every stage shares. Chat and brain (viewer questions) plug into `show` later.
 
 pub mod avatar;
+pub mod events;
 pub mod home;
 pub mod media;
 pub mod models;
@@ -18,6 +19,7 @@ pub mod motion;
 #[cfg(feature = "render")]
 pub mod render;
 pub mod script;
+pub mod server;
 pub mod show;
 pub mod stream;
 pub mod voice;

@@ -10,8 +10,10 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use anchor::avatar::AvatarManifest;
-use anchor::script::{Script, ScriptError};
-use anchor::show::{self, Mode, ShowOptions, ShowReport};
+use anchor::events::Events;
+use anchor::script::{Script, ScriptError, Severity};
+use anchor::server::{Server, ServerConfig};
+use anchor::show::{self, Mode, ShowClock, ShowOptions, ShowReport};
 use anchor::stream::Outputs;
 use anchor::voice::{self, DefaultVoice, Emphasis, Language, Synthesizer, Utterance};
 
@@ -37,6 +39,15 @@ enum Command {
         /// Stop after this many seconds (default: when the rundown ends, or never if it loops).
         #[arg(long)]
         seconds: Option<f64>,
+        /// The local HTTP server (events at /api/events): HOST:PORT, or `off`.
+        #[arg(long, default_value = "127.0.0.1:8686")]
+        http: String,
+        /// Do not reload the script when it is edited.
+        #[arg(long)]
+        no_watch: bool,
+        /// Also write the per-frame lip-sync track (with every spoken sentence) here.
+        #[arg(long)]
+        lipsync: Option<PathBuf>,
         #[command(flatten)]
         video: VideoArgs,
     },
@@ -54,10 +65,16 @@ enum Command {
         /// Write a JSON report (timings, realtime factors, peak memory) here.
         #[arg(long)]
         report: Option<PathBuf>,
+        /// Reload the script when it is edited during the render.
+        #[arg(long)]
+        watch: bool,
         #[command(flatten)]
         video: VideoArgs,
     },
-    /// Check a script: every problem with file:line:col; exit code 1 if there are any.
+    /// Print the JSON Schema of the show script format (for editor autocompletion).
+    Schema,
+    /// Check a script: every problem with file:line:col (errors and warnings, with rule names);
+    /// exit code 1 if there are errors.
     Check {
         script: PathBuf,
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -82,10 +99,17 @@ enum Command {
     },
     /// Check that everything anchor needs is installed, and say what to do about what is not.
     Doctor,
-    /// Measure realtime factors of render+encode (640x360 and 960x540→1280x720) and TTS.
+    /// Benchmarks. render: realtime factors of render+encode (640x360 and 960x540→1280x720) and
+    /// TTS. script: load + validate time of a generated catalogue. reload: reload-to-effect
+    /// latency in media time.
     Bench {
+        #[arg(value_enum, default_value_t = Suite::Render)]
+        suite: Suite,
         #[arg(long, default_value = "scripts/demo.yaml")]
         script: PathBuf,
+        /// Products in the generated catalogue (suite `script`).
+        #[arg(long, default_value_t = 1000)]
+        products: usize,
         /// Media seconds per configuration.
         #[arg(long, default_value_t = 20.0)]
         seconds: f64,
@@ -117,6 +141,17 @@ struct VideoArgs {
     /// Seed for blinks and idle motion.
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Wall-clock time of the show's start for `schedule` windows (RFC 3339, e.g.
+    /// 2026-11-21T22:59:00+08:00); default: now. Lets a render simulate a night.
+    #[arg(long)]
+    clock_start: Option<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Suite {
+    Render,
+    Script,
+    Reload,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -205,13 +240,38 @@ fn real_main() -> Result<ExitCode> {
             script,
             out,
             seconds,
+            http,
+            no_watch,
+            lipsync,
             video,
         } => {
             let outputs = Outputs::Live {
                 hls_dir: out.join("live"),
                 recording: out.join("recordings").join(format!("{}.mp4", timestamp())),
             };
-            let report = run_show(&script, Mode::Live, outputs.clone(), seconds, None, &video)?;
+            let events = Events::new();
+            let server = match ServerConfig::from_flag(&http)? {
+                Some(cfg) => {
+                    let server = Server::start(cfg, events.clone())?;
+                    println!("events: http://{}/api/events", server.local_addr());
+                    Some(server)
+                }
+                None => None,
+            };
+            let show = ShowRun {
+                mode: Mode::Live,
+                outputs: outputs.clone(),
+                seconds,
+                lipsync,
+                watch: !no_watch,
+            };
+            let report = run_show(&script, show, &video, &events);
+            if let Some(server) = server
+                && let Err(e) = server.shutdown()
+            {
+                tracing::warn!("{e}");
+            }
+            let report = report?;
             if let Outputs::Live { hls_dir, recording } = &outputs {
                 println!(
                     "on air for {:.1} s ({} frames); HLS: {}; recording: {}",
@@ -234,19 +294,20 @@ fn real_main() -> Result<ExitCode> {
             seconds,
             lipsync,
             report: report_path,
+            watch,
             video,
         } => {
             let lipsync = lipsync.unwrap_or_else(|| output.with_extension("lipsync.json"));
-            let report = run_show(
-                &script,
-                Mode::Render,
-                Outputs::File {
+            let show = ShowRun {
+                mode: Mode::Render,
+                outputs: Outputs::File {
                     path: output.clone(),
                 },
                 seconds,
-                Some(lipsync.clone()),
-                &video,
-            )?;
+                lipsync: Some(lipsync.clone()),
+                watch,
+            };
+            let report = run_show(&script, show, &video, &Events::new())?;
             println!(
                 "rendered {:.2} s ({} frames) to {} in {:.1} s: {:.2}x realtime; lip-sync track: {}",
                 report.media_secs,
@@ -263,6 +324,7 @@ fn real_main() -> Result<ExitCode> {
             }
         }
         Command::Check { script, format } => return check(&script, format),
+        Command::Schema => println!("{:#}", anchor::script::json_schema()),
         Command::Say {
             text,
             output,
@@ -304,11 +366,17 @@ fn real_main() -> Result<ExitCode> {
             println!("wrote {}", out.display());
         }
         Command::Bench {
+            suite,
             script,
+            products,
             seconds,
             hd,
             out,
-        } => bench(&script, seconds, hd, &out)?,
+        } => match suite {
+            Suite::Render => bench(&script, seconds, hd, &out)?,
+            Suite::Script => bench_script(products, &out)?,
+            Suite::Reload => bench_reload(&script)?,
+        },
         Command::Doctor => return Ok(doctor()),
     }
     Ok(ExitCode::SUCCESS)
@@ -322,27 +390,47 @@ fn load(script_path: &Path) -> Result<(Script, AvatarManifest)> {
     Ok((script, avatar))
 }
 
-fn run_show(
-    script_path: &Path,
+/// How a show is run (the parts that differ between `run` and `render`).
+struct ShowRun {
     mode: Mode,
     outputs: Outputs,
     seconds: Option<f64>,
     lipsync: Option<PathBuf>,
+    watch: bool,
+}
+
+fn run_show(
+    script_path: &Path,
+    run: ShowRun,
     video: &VideoArgs,
+    events: &Events,
 ) -> Result<ShowReport> {
     let (script, avatar) = load(script_path)?;
+    for w in &script.warnings {
+        eprintln!("{w}");
+    }
     let (width, height, out_width, out_height) = video.sizes();
+    let clock = match &video.clock_start {
+        Some(t) => ShowClock {
+            start: t.parse::<jiff::Timestamp>().with_context(|| {
+                format!("invalid --clock-start `{t}`: use RFC 3339, e.g. 2026-11-21T22:59:00+08:00")
+            })?,
+        },
+        None => ShowClock::now(),
+    };
     let opts = ShowOptions {
-        mode,
+        mode: run.mode,
         width,
         height,
         out_width,
         out_height,
         fps: video.fps,
-        outputs,
-        seconds,
-        lipsync,
+        outputs: run.outputs,
+        seconds: run.seconds,
+        lipsync: run.lipsync,
         seed: video.seed,
+        clock,
+        watch: run.watch.then(|| script_path.to_path_buf()),
     };
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -350,40 +438,53 @@ fn run_show(
         // A second Ctrl-C while finishing is ignored; the recording is closed properly.
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed));
     }
-    tracing::info!(title = %script.show.title, ?mode, width, height, out_width, out_height, fps = video.fps, "starting show");
-    Ok(show::run(&script, &avatar, &opts, &stop)?)
+    tracing::info!(title = %script.show.title, mode = ?run.mode, width, height, out_width, out_height, fps = video.fps, "starting show");
+    Ok(show::run(&script, &avatar, &opts, events, &stop)?)
 }
 
 fn check(path: &Path, format: Format) -> Result<ExitCode> {
-    match Script::load(path) {
+    let (problems, summary) = match Script::load(path) {
         Ok(script) => {
-            if format == Format::Json {
-                println!(
-                    "{}",
-                    serde_json::json!({ "ok": true, "file": path, "problems": [] })
-                );
-            } else {
-                println!(
-                    "{}: ok ({} products, {} segments)",
-                    path.display(),
-                    script.products.len(),
-                    script.segments.len()
-                );
-            }
-            Ok(ExitCode::SUCCESS)
+            let summary = format!(
+                "{}: ok ({} products, {} segments, {} warnings)",
+                path.display(),
+                script.products.len(),
+                script.segments.len(),
+                script.warnings.len()
+            );
+            (script.warnings, Some(summary))
         }
-        Err(e) => {
-            if format == Format::Json {
-                println!(
-                    "{}",
-                    serde_json::json!({ "ok": false, "file": path, "problems": e.to_string().lines().collect::<Vec<_>>() })
-                );
-            } else {
-                eprintln!("{e}");
-            }
-            Ok(ExitCode::FAILURE)
+        Err(e) => match e.diagnostics() {
+            [] => (Vec::new(), Err(e).map(|()| None)?),
+            ds => (ds.to_vec(), None),
+        },
+    };
+    let ok = summary.is_some();
+    if format == Format::Json {
+        let errors = problems.iter().filter(|d| d.severity == Severity::Error).count();
+        println!(
+            "{}",
+            serde_json::json!({
+                "ok": ok,
+                "file": path,
+                "errors": errors,
+                "warnings": problems.len() - errors,
+                "problems": problems,
+            })
+        );
+    } else {
+        for d in &problems {
+            eprintln!("{d}");
+        }
+        if let Some(summary) = summary {
+            println!("{summary}");
         }
     }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// One line per dependency; exit code 1 if any is missing.
@@ -492,6 +593,78 @@ fn bench(script: &Path, seconds: f64, hd: bool, out: &Path) -> Result<()> {
         tts.0 / tts.1.max(1e-9)
     );
     Ok(())
+}
+
+/// Load + validate time of generated catalogues: `products` products, and a tenth of that for
+/// the scaling ratio. Median of several loads each.
+fn bench_script(products: usize, out: &Path) -> Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    println!(
+        "{:>9} {:>10} {:>10} {:>12} {:>14}",
+        "products", "KiB", "load ms", "µs/product", "per-product ×"
+    );
+    let mut base: Option<f64> = None;
+    for n in [(products / 10).max(1), products] {
+        let path = out.join(format!("catalogue-{n}.yaml"));
+        std::fs::write(&path, anchor::script::synthetic_catalogue(n))?;
+        let kib = std::fs::metadata(&path)?.len() as f64 / 1024.0;
+        let mut times: Vec<f64> = (0..7)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                let loaded = Script::load(&path);
+                let ms = t.elapsed().as_secs_f64() * 1000.0;
+                loaded.map(|s| (ms, s.products.len()))
+            })
+            .map(|r| r.map(|(ms, _)| ms))
+            .collect::<Result<_, _>>()?;
+        times.sort_by(f64::total_cmp);
+        let ms = times[times.len() / 2];
+        let per = 1000.0 * ms / n as f64;
+        let ratio = base.map_or(1.0, |b| per / b);
+        base.get_or_insert(per);
+        println!("{n:>9} {kib:>10.0} {ms:>10.1} {per:>12.1} {ratio:>14.2}");
+    }
+    Ok(())
+}
+
+/// Reload-to-effect latency (media time) on `script`: text fixes and rundown changes, each
+/// applied every ~20 s of a 10-minute simulated show with the real voice.
+fn bench_reload(script_path: &Path) -> Result<()> {
+    let script = Script::load(script_path)?;
+    let text_fix = edited(&script, false)?;
+    let structural = edited(&script, true)?;
+    println!("{:<10} {:>7} {:>9} {:>9} {:>9}", "edit", "n", "median s", "p90 s", "max s");
+    for (name, edit) in [("text", &text_fix), ("rundown", &structural)] {
+        let samples = show::bench::reload_latency(&script, edit, 600.0, 20.0)?;
+        let mut l: Vec<f64> = samples.iter().map(|s| s.latency()).collect();
+        l.sort_by(f64::total_cmp);
+        if l.is_empty() {
+            bail!("no reload took effect");
+        }
+        let q = |p: f64| l[((l.len() - 1) as f64 * p).round() as usize];
+        println!("{name:<10} {:>7} {:>9.2} {:>9.2} {:>9.2}", l.len(), q(0.5), q(0.9), q(1.0));
+    }
+    Ok(())
+}
+
+/// A copy of `script` with every line's text changed (`structural`: and the rundown reversed).
+fn edited(script: &Script, structural: bool) -> Result<Script> {
+    let mut s = script.clone();
+    for seg in &mut s.segments {
+        let lines: Vec<&mut anchor::script::Line> = match seg {
+            anchor::script::Segment::Line(l) => vec![l],
+            anchor::script::Segment::Product { lines, .. } => lines.iter_mut().collect(),
+        };
+        for line in lines {
+            if let anchor::script::Line::Say { text, .. } = line {
+                text.push_str("（改）");
+            }
+        }
+    }
+    if structural {
+        s.segments.reverse();
+    }
+    Ok(s)
 }
 
 /// Peak resident memory of this process (VmHWM), MiB.

@@ -188,6 +188,15 @@ impl Animator {
         STRESS_NOD_MAX_DEG * (raw / STRESS_NOD_MAX_DEG).tanh()
     }
 
+    /// Ends all speech at `t_secs` (the audio was cut there: an interruption). Gestures and
+    /// emotion continue.
+    pub fn cut_speech(&mut self, t_secs: f64) {
+        self.speech.retain(|s| s.start < t_secs);
+        for s in &mut self.speech {
+            s.truncate(t_secs);
+        }
+    }
+
     /// Drops speech, gestures and emotion changes that ended before `t_secs`, so memory stays
     /// bounded over a night on air.
     pub fn forget_before(&mut self, t_secs: f64) {
@@ -251,6 +260,27 @@ mod tests {
             (0..100)
                 .any(|i| c.pose_at(i as f64 * 0.1) != Animator::new(11).pose_at(i as f64 * 0.1))
         );
+    }
+
+    #[test]
+    fn cut_speech_closes_the_mouth_after_the_cut() {
+        let mk = || {
+            let mut a = Animator::new(3);
+            a.add_speech(1.0, &chunk(&sample_segments(), 2.4));
+            a
+        };
+        let full = mk();
+        let mut cut = mk();
+        cut.cut_speech(1.5);
+        // Before the cut nothing changes; well after it the mouth rests.
+        assert_eq!(cut.pose_at(1.2).mouth_open, full.pose_at(1.2).mouth_open);
+        let open_after = |a: &Animator| {
+            (0..40)
+                .map(|i| a.pose_at(1.8 + i as f64 * 0.02).mouth_open)
+                .fold(0.0f32, f32::max)
+        };
+        assert!(open_after(&full) > 0.1, "the uncut sentence goes on");
+        assert!(open_after(&cut) < 0.02, "{}", open_after(&cut));
     }
 
     #[test]

@@ -118,6 +118,29 @@ impl SpeechTrack {
         }
     }
 
+    /// Stops the track at `t` (an interrupted sentence): later phonemes, stresses and
+    /// loudness are dropped, so the mouth closes with the faded-out audio.
+    pub(crate) fn truncate(&mut self, t: f64) {
+        if t >= self.end {
+            return;
+        }
+        let keep = self.phonemes.partition_point(|p| p.start < t);
+        self.phonemes.truncate(keep);
+        for p in &mut self.phonemes {
+            p.end = p.end.min(t.max(p.start + 0.01));
+        }
+        self.max_end.clear();
+        let mut m = f64::NEG_INFINITY;
+        for p in &self.phonemes {
+            m = m.max(p.end);
+            self.max_end.push(m);
+        }
+        self.stresses.retain(|s| *s < t);
+        let frames = ((t - self.start).max(0.0) * ENVELOPE_HZ).ceil() as usize;
+        self.envelope.truncate(frames);
+        self.end = t.max(self.start);
+    }
+
     /// Loudness `[0, 1]` at `t`, linear between envelope frames; `None` when the chunk had no audio.
     fn loudness(&self, t: f64) -> Option<f32> {
         if self.envelope.is_empty() {

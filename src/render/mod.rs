@@ -12,10 +12,11 @@ mod toon;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use glam::Vec3;
 
-pub use overlay::Overlay;
+pub use overlay::{Card, Overlay};
 pub use toon::{ToonMaterial, ToonParams};
 
 use crate::avatar::AvatarManifest;
@@ -203,6 +204,10 @@ impl RenderConfig {
 pub struct Renderer {
     stage: scene::Stage,
     overlay: Overlay,
+    font: ab_glyph::FontVec,
+    /// The product card for the next submitted frame, and for the frame in flight.
+    card: Option<Arc<Overlay>>,
+    card_in_flight: Option<Arc<Overlay>>,
     width: u32,
     height: u32,
 }
@@ -241,6 +246,9 @@ impl Renderer {
         Ok(Renderer {
             stage,
             overlay,
+            font,
+            card: None,
+            card_in_flight: None,
             width: cfg.width,
             height: cfg.height,
         })
@@ -253,16 +261,23 @@ impl Renderer {
     pub fn submit(&mut self, pose: &Pose) -> Result<Option<Frame>, RenderError> {
         let _span = tracing::trace_span!("render_frame").entered();
         let rgba = self.stage.submit(pose)?;
-        rgba.map(|r| self.finish(r)).transpose()
+        let card = std::mem::replace(&mut self.card_in_flight, self.card.clone());
+        rgba.map(|r| self.finish(r, card.as_deref())).transpose()
     }
 
     /// The last submitted frame, if one is still in flight.
     pub fn flush(&mut self) -> Result<Option<Frame>, RenderError> {
         let rgba = self.stage.flush()?;
-        rgba.map(|r| self.finish(r)).transpose()
+        let card = self.card_in_flight.take();
+        rgba.map(|r| self.finish(r, card.as_deref())).transpose()
     }
 
-    fn finish(&self, mut rgba: Vec<u8>) -> Result<Frame, RenderError> {
+    /// Shows `card` (or none) from the next submitted frame on.
+    pub fn set_card(&mut self, card: Option<&Card>) {
+        self.card = card.map(|c| Arc::new(Overlay::card(c, self.width, self.height, &self.font)));
+    }
+
+    fn finish(&self, mut rgba: Vec<u8>, card: Option<&Overlay>) -> Result<Frame, RenderError> {
         let expected = (self.width * self.height * 4) as usize;
         if rgba.len() != expected {
             return Err(RenderError::Gpu(format!(
@@ -271,6 +286,9 @@ impl Renderer {
             )));
         }
         self.overlay.apply(&mut rgba, self.width, self.height);
+        if let Some(card) = card {
+            card.apply(&mut rgba, self.width, self.height);
+        }
         Ok(Frame {
             width: self.width,
             height: self.height,

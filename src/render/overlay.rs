@@ -1,5 +1,7 @@
 //! On-screen overlays composited onto each rendered frame on the CPU: the AI-disclosure label
-//! (always on). Rasterized once, alpha-blended per frame over a small rectangle only.
+//! (always on) and the product card (the product being presented, its price, and "link is up"
+//! after a link push). Each is rasterized once when it changes and alpha-blended per frame over
+//! its small rectangle only.
 
 use std::path::PathBuf;
 
@@ -117,6 +119,57 @@ impl Overlay {
         }
     }
 
+    /// The product card: a rounded box bottom-left with the title, the price (large, accent
+    /// color) and an optional note line ("链接已上架").
+    pub fn card(card: &Card, frame_w: u32, frame_h: u32, font: &FontVec) -> Overlay {
+        let title_px = (frame_h as f32 * 0.05).max(14.0);
+        let price_px = title_px * 1.25;
+        let note_px = title_px * 0.72;
+        let pad = (title_px * 0.6).round();
+        let width_of = |text: &str, px: f32| -> f32 {
+            let scaled = font.as_scaled(PxScale::from(px));
+            text.chars()
+                .map(|c| scaled.h_advance(scaled.glyph_id(c)))
+                .sum()
+        };
+        let mut lines: Vec<(&str, f32, [f32; 3])> = vec![(&card.title, title_px, [1.0, 1.0, 1.0])];
+        if let Some(price) = &card.price {
+            lines.push((price, price_px, [1.0, 0.42, 0.48]));
+        }
+        if let Some(note) = &card.note {
+            lines.push((note, note_px, [1.0, 0.86, 0.45]));
+        }
+        let text_w = lines
+            .iter()
+            .map(|(t, px, _)| width_of(t, *px))
+            .fold(0.0f32, f32::max);
+        let line_h = |px: f32| px * 1.3;
+        let h: f32 = pad * 2.0 + lines.iter().map(|(_, px, _)| line_h(*px)).sum::<f32>();
+        let w = ((pad * 2.0 + text_w).ceil() as u32)
+            .max((frame_w as f32 * 0.22) as u32)
+            .min(frame_w.saturating_sub(16));
+        let h = (h.ceil() as u32).min(frame_h / 2);
+        let margin = (frame_h as f32 * 0.04).round() as u32;
+        let mut patch = Canvas::new(w, h);
+        patch.rounded_rect(0.0, 0.0, w as f32, h as f32, pad, [0.07, 0.06, 0.10], 0.78);
+        // An accent bar on the left edge.
+        patch.rounded_rect(0.0, pad, pad * 0.25, h as f32 - pad * 2.0, pad * 0.12, [1.0, 0.42, 0.48], 1.0);
+        let mut y = pad;
+        for (text, px, rgb) in &lines {
+            let scaled = font.as_scaled(PxScale::from(*px));
+            let baseline = y + line_h(*px) * 0.5 + (scaled.ascent() + scaled.descent()) * 0.5;
+            patch.text(font, *px, pad, baseline, text, *rgb);
+            y += line_h(*px);
+        }
+        Overlay {
+            x: margin,
+            y: frame_h.saturating_sub(h + margin),
+            w,
+            h,
+            rgba: patch.px,
+        }
+    }
+
     /// Blends the overlay onto an RGBA8 frame of `frame_w` pixels per row.
     pub fn apply(&self, frame: &mut [u8], frame_w: u32, frame_h: u32) {
         for row in 0..self.h.min(frame_h.saturating_sub(self.y)) {
@@ -136,6 +189,17 @@ impl Overlay {
             }
         }
     }
+}
+
+/// What the product card shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Card {
+    /// The product name (or a status such as "休息中").
+    pub title: String,
+    /// As shown: "¥99.9".
+    pub price: Option<String>,
+    /// A small line under it: "链接已上架，点击下方购物车".
+    pub note: Option<String>,
 }
 
 /// A small premultiplied RGBA canvas.

@@ -62,11 +62,9 @@ impl DeError {
     }
 
     pub fn into_problem(self) -> Problem {
-        Problem {
-            loc: self.loc.unwrap_or_default(),
-            message: self.message,
-            help: self.help,
-        }
+        let mut p = Problem::new(self.loc.unwrap_or_default(), self.message);
+        p.help = self.help;
+        p
     }
 }
 
@@ -92,13 +90,8 @@ impl de::Error for DeError {
     }
 
     fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
-        if field == "include" {
-            DeError::new("`include:` is not supported yet")
-                .with_help("put everything in one file for now")
-        } else {
-            DeError::new(format!("unknown key `{field}`"))
-                .with_help(suggest(field, expected.iter().copied()))
-        }
+        DeError::new(format!("unknown key `{field}`"))
+            .with_help(suggest(field, expected.iter().copied()))
     }
 
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
@@ -209,11 +202,23 @@ impl<'a> NodeDe<'a> {
 
     fn int<T: TryFrom<i128>>(&self) -> Result<T, DeError> {
         let t = self.plain("a whole number")?;
-        let v: i128 = t
-            .replace('_', "")
-            .parse()
-            .map_err(|_| self.mismatch("a whole number"))?;
-        T::try_from(v).map_err(|_| DeError::new(format!("the number {t} is out of range")))
+        let digits = t.replace('_', "");
+        let out_of_range = || {
+            let short: String = t.chars().take(40).collect();
+            let ell = if short.len() < t.len() { "…" } else { "" };
+            DeError::new(format!("the number {short}{ell} is out of range"))
+        };
+        let v: i128 = match digits.parse() {
+            Ok(v) => v,
+            Err(_) => {
+                let d = digits.strip_prefix(['-', '+']).unwrap_or(&digits);
+                if !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(out_of_range());
+                }
+                return Err(self.mismatch("a whole number"));
+            }
+        };
+        T::try_from(v).map_err(|_| out_of_range())
     }
 
     fn float(&self) -> Result<f64, DeError> {
@@ -260,6 +265,7 @@ impl<'de, 'a> Deserializer<'de> for NodeDe<'a> {
                 iter: entries.iter(),
                 value: None,
                 fields: None,
+                name: "",
             }),
             NodeKind::Seq(items) => visitor.visit_seq(SeqDe {
                 de: self,
@@ -403,6 +409,7 @@ impl<'de, 'a> Deserializer<'de> for NodeDe<'a> {
                 iter: entries.iter(),
                 value: None,
                 fields: None,
+                name: "",
             }),
             _ => Err(self.mismatch("a mapping (`key: value` lines)")),
         };
@@ -422,6 +429,7 @@ impl<'de, 'a> Deserializer<'de> for NodeDe<'a> {
                 iter: entries.iter(),
                 value: None,
                 fields: Some(fields),
+                name,
             }),
             _ => Err(self.mismatch(&format!("a mapping ({what})"))),
         };
@@ -470,6 +478,8 @@ fn describe_struct(name: &str) -> &'static str {
         "RawFaq" => "this FAQ entry (`q:` questions, `a:` answer)",
         "RawLine" => "this line",
         "RawChat" => "`chat`",
+        "RawEvents" => "`events`",
+        "RawCatalogue" => "an included file",
         _ => "this mapping",
     }
 }
@@ -499,6 +509,8 @@ struct MapDe<'a, I> {
     value: Option<&'a Node>,
     /// For structs: the keys they accept; others are recorded as unknown and skipped.
     fields: Option<&'static [&'static str]>,
+    /// For structs: the struct's name (`RawProduct`).
+    name: &'static str,
 }
 
 impl<'de, 'a, I: Iterator<Item = &'a (Node, Node)>> de::MapAccess<'de> for MapDe<'a, I> {
@@ -513,8 +525,12 @@ impl<'de, 'a, I: Iterator<Item = &'a (Node, Node)>> de::MapAccess<'de> for MapDe
                 && !fields.contains(&text.as_str())
             {
                 // Recorded and skipped: the other keys of this mapping are still checked.
-                let e = <DeError as de::Error>::unknown_field(text, fields).or_at(key.loc);
-                self.de.ctx.record(e);
+                let e = if self.name == "RawCatalogue" {
+                    catalogue_key(text, fields)
+                } else {
+                    <DeError as de::Error>::unknown_field(text, fields)
+                };
+                self.de.ctx.record(e.or_at(key.loc));
                 continue;
             }
             self.value = Some(value);
@@ -533,7 +549,18 @@ impl<'de, 'a, I: Iterator<Item = &'a (Node, Node)>> de::MapAccess<'de> for MapDe
     }
 }
 
-/// Feeds a [`Spanned`] visitor: line, col, start, end, then the value.
+/// An included file holds a product catalogue only.
+fn catalogue_key(field: &str, fields: &'static [&'static str]) -> DeError {
+    let help = match super::diagnostics::closest(field, fields.iter().copied()) {
+        Some(c) => format!("did you mean `{c}`?"),
+        None => format!(
+            "an included file holds only `products:` (and its own `include:`); move `{field}` to the main script"
+        ),
+    };
+    DeError::new(format!("unknown key `{field}` in an included file")).with_help(help)
+}
+
+/// Feeds a [`Spanned`] visitor: file, line, col, start, end, then the value.
 struct SpannedSeq<'a> {
     de: NodeDe<'a>,
     step: u8,
@@ -550,11 +577,12 @@ impl<'de, 'a> de::SeqAccess<'de> for SpannedSeq<'a> {
         let step = self.step;
         self.step += 1;
         let n: u64 = match step {
-            0 => u64::from(loc.line),
-            1 => u64::from(loc.col),
-            2 => loc.start as u64,
-            3 => loc.end as u64,
-            4 => return seed.deserialize(self.de).map(Some),
+            0 => u64::from(loc.file),
+            1 => u64::from(loc.line),
+            2 => u64::from(loc.col),
+            3 => loc.start as u64,
+            4 => loc.end as u64,
+            5 => return seed.deserialize(self.de).map(Some),
             _ => return Ok(None),
         };
         seed.deserialize(n.into_deserializer()).map(Some)
@@ -581,11 +609,12 @@ impl<'de, T: de::Deserialize<'de>> de::Deserialize<'de> for Spanned<T> {
                     seq.next_element::<u64>()?
                         .ok_or_else(|| de::Error::custom("internal error: span"))
                 };
-                let (line, col, start, end) = (num()?, num()?, num()?, num()?);
+                let (file, line, col, start, end) = (num()?, num()?, num()?, num()?, num()?);
                 let value = seq
                     .next_element::<T>()?
                     .ok_or_else(|| de::Error::custom("internal error: span value"))?;
                 let loc = Loc {
+                    file: u32::try_from(file).unwrap_or(0),
                     line: u32::try_from(line).unwrap_or(u32::MAX),
                     col: u32::try_from(col).unwrap_or(u32::MAX),
                     start: usize::try_from(start).unwrap_or(usize::MAX),
@@ -623,8 +652,14 @@ impl<'de, T: de::Deserialize<'de>> de::Deserialize<'de> for Item<T> {
 }
 
 /// A mapping kept in the order it was written (`facts:`).
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Ordered<V>(pub Vec<(Spanned<String>, V)>);
+
+impl<V> Default for Ordered<V> {
+    fn default() -> Self {
+        Ordered(Vec::new())
+    }
+}
 
 impl<'de, V: de::Deserialize<'de>> de::Deserialize<'de> for Ordered<V> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -646,33 +681,40 @@ impl<'de, V: de::Deserialize<'de>> de::Deserialize<'de> for Ordered<V> {
     }
 }
 
-/// One string or a list of strings (`q: 多少钱` or `q: [多少钱, 价格]`).
+/// One string or a list of strings (`q: 多少钱` or `q: [多少钱, 价格]`). Each item is located;
+/// a single string is located by the enclosing [`Spanned`] (its own `loc` is left at line 0).
 #[derive(Debug, Clone, PartialEq, Default)]
-pub(crate) struct OneOrMany(pub Vec<String>);
+pub(crate) struct OneOrMany(pub Vec<Spanned<String>>);
 
 impl<'de> de::Deserialize<'de> for OneOrMany {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct Vis;
+        fn one(v: String) -> OneOrMany {
+            OneOrMany(vec![Spanned {
+                loc: Loc::default(),
+                value: v,
+            }])
+        }
         impl<'de> Visitor<'de> for Vis {
             type Value = OneOrMany;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a question or a list of questions")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<OneOrMany, E> {
-                Ok(OneOrMany(vec![v.to_string()]))
+                Ok(one(v.to_string()))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<OneOrMany, E> {
-                Ok(OneOrMany(vec![v.to_string()]))
+                Ok(one(v.to_string()))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<OneOrMany, E> {
-                Ok(OneOrMany(vec![v.to_string()]))
+                Ok(one(v.to_string()))
             }
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<OneOrMany, E> {
-                Ok(OneOrMany(vec![v.to_string()]))
+                Ok(one(v.to_string()))
             }
             fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
                 let mut out = Vec::new();
-                while let Some(s) = seq.next_element::<String>()? {
+                while let Some(s) = seq.next_element::<Spanned<String>>()? {
                     out.push(s);
                 }
                 Ok(OneOrMany(out))

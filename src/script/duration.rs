@@ -9,20 +9,30 @@ pub(crate) const ACCEPTED: &str =
 /// Parses `text`; the error is the message to show (the accepted forms go in the help).
 pub(crate) fn parse(text: &str) -> Result<Duration, String> {
     let bad = || format!("invalid duration `{text}`");
-    let t = text.trim();
-    if t.is_empty() {
+    if text.is_empty() {
         return Err(bad());
     }
-    let mut rest = t;
+    let mut rest = text;
     let mut total = 0.0_f64;
     // Units must come largest first, each at most once: `1h30m`, `1m30s`, `1s500ms`.
     let mut last_rank = 0;
     while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        // `DIGITS` or `DIGITS.DIGITS` (the JSON Schema's pattern says the same).
+        let int_len = rest
+            .find(|c: char| !c.is_ascii_digit())
             .unwrap_or(rest.len());
-        if num_len == 0 {
+        if int_len == 0 {
             return Err(bad());
+        }
+        let mut num_len = int_len;
+        if rest[int_len..].starts_with('.') {
+            let frac_len = rest[int_len + 1..]
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len() - int_len - 1);
+            if frac_len == 0 {
+                return Err(bad());
+            }
+            num_len = int_len + 1 + frac_len;
         }
         let number: f64 = rest[..num_len].parse().map_err(|_| bad())?;
         rest = &rest[num_len..];
@@ -63,6 +73,10 @@ mod tests {
         assert_eq!(parse("1m30s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse("1h"), Ok(Duration::from_secs(3600)));
         assert_eq!(parse("1s500ms"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse("24h"), Ok(Duration::from_secs(86400)));
+        assert!(parse("24h1s").is_err());
     }
 
     #[test]
@@ -79,6 +93,10 @@ mod tests {
             "2sec",
             "2 s",
             "1d",
+            ".5s",
+            "1.s",
+            " 2s",
+            "2s ",
         ] {
             assert!(parse(bad).is_err(), "{bad:?} should be rejected");
         }

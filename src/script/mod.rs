@@ -7,33 +7,58 @@
 //! name `file:line:col`, say what was expected and suggest the closest valid name.
 //!
 //! Two steps (conventions #7): the YAML is parsed into a tree of located nodes (saphyr-parser),
-//! deserialized into the serde types of `raw.rs` (`deny_unknown_fields`) by our own located
-//! deserializer (`de.rs`), then checked and turned into the runtime types here by
-//! `validate.rs`. Problems are collected across the whole file: one run lists them all.
+//! `include:`d product catalogues are loaded (`include.rs`), everything is deserialized into
+//! the serde types of `raw.rs` (`deny_unknown_fields`) by our own located deserializer
+//! (`de.rs`), then checked and turned into the runtime types by `validate.rs`, which also runs
+//! the lint rules of `lint.rs` (`ad-law`, `banned-word`, `breath`, `faq-collision`). Problems
+//! are collected across all files: one run lists them all, each with its file, line and
+//! column. Errors fail the load; warnings come with the loaded [`Script`].
+//!
+//! [`json_schema`] describes the same format for editors.
 //!
 //! All [`ScriptError`]s are recoverable for a running show: keep playing the last good script.
 
 mod de;
 mod diagnostics;
 mod duration;
+mod include;
+mod lint;
 mod raw;
+mod schema;
+mod source;
+mod synthetic;
 mod template;
 mod validate;
 mod yaml;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use diagnostics::{Diagnostic, Diagnostics};
+pub use diagnostics::{Diagnostic, Diagnostics, Severity};
+pub use lint::{
+    AD_LAW_ALLOWED, AD_LAW_WORDS, BREATH_MAX_HAN, BREATH_MAX_WORDS, RULE_AD_LAW, RULE_BANNED_WORD,
+    RULE_BREATH, RULE_FAQ_COLLISION,
+};
+pub use schema::{catalogue_json_schema, json_schema};
+pub use synthetic::synthetic_catalogue;
 
 use crate::motion::{Emotion, Gesture};
 use crate::voice::{Emphasis, Language};
 
 /// The only script `version:` this build reads.
 pub const SUPPORTED_VERSION: u64 = 1;
-/// Scripts larger than this are refused (a show script is a few KiB).
+/// Scripts (and included files) larger than this are refused (a show script is a few KiB).
 pub const MAX_SCRIPT_BYTES: u64 = 16 * 1024 * 1024;
+/// Deepest chain of `include:`s (the script includes a file that includes a file ...).
+pub const MAX_INCLUDE_DEPTH: usize = 16;
+/// `show.language` values accepted (exactly as written here).
+pub const LANGUAGE_TAGS: &[&str] = &["zh-CN", "en-US", "zh", "zh-Hans", "en", "en-GB"];
+/// `show.disclosure_every` when not set.
+pub const DEFAULT_DISCLOSURE_EVERY: Duration = Duration::from_secs(30 * 60);
+/// `events.webhook_retries` when not set.
+pub const DEFAULT_WEBHOOK_RETRIES: u32 = 5;
+/// Most `events.webhook_retries` accepted.
+pub const MAX_WEBHOOK_RETRIES: u32 = 20;
 /// `show.avatar` when not set.
 pub const DEFAULT_AVATAR: &str = "avatars/default";
 /// `show.voice` when not set.
@@ -75,6 +100,7 @@ pub fn default_fallback(language: Language) -> &'static str {
 
 /// Errors of the script stage. All are recoverable for a show on air: it keeps the last good
 /// script and reports the error (hot reload); `anchor check` prints it and exits non-zero.
+/// (Problems in an included file are located there and come as [`ScriptError::Invalid`].)
 #[derive(Debug, thiserror::Error)]
 pub enum ScriptError {
     /// The script file does not exist.
@@ -113,7 +139,10 @@ pub enum ScriptError {
     #[error("{0}")]
     Syntax(Diagnostic),
     /// The YAML is well formed but the script is not valid: one or more located problems
-    /// (unknown keys, wrong types, unknown names, bad durations, template variables, ...).
+    /// (unknown keys, wrong types, unknown names, bad durations, template variables, lint
+    /// errors, problems in included files, ...). Sorted by file (the script first, then the
+    /// included files in the order they were reached), line and column; holds the warnings
+    /// found too.
     #[error("{0}")]
     Invalid(Diagnostics),
 }
@@ -127,6 +156,92 @@ impl ScriptError {
             _ => &[],
         }
     }
+
+    /// Every problem as a [`Diagnostic`], file-level errors included (those have line and
+    /// column 0, except [`ScriptError::NotText`], which knows where the bad byte is).
+    pub fn to_diagnostics(&self) -> Vec<Diagnostic> {
+        let whole = |path: &Path, line: u32, col: u32, message: String, help: Option<&str>| {
+            Diagnostic {
+                file: path.to_path_buf(),
+                line,
+                col,
+                severity: Severity::Error,
+                rule: None,
+                message,
+                help: help.map(str::to_string),
+            }
+        };
+        match self {
+            ScriptError::NotFound { path } => {
+                vec![whole(path, 0, 0, "script not found".into(), None)]
+            }
+            ScriptError::Io { path, source } => {
+                vec![whole(path, 0, 0, format!("cannot read script: {source}"), None)]
+            }
+            ScriptError::TooLarge { path } => vec![whole(
+                path,
+                0,
+                0,
+                format!(
+                    "the file is larger than {} MiB",
+                    MAX_SCRIPT_BYTES / 1024 / 1024
+                ),
+                Some("a show script is a few KiB — is this the right file?"),
+            )],
+            ScriptError::NotText {
+                path,
+                line,
+                col,
+                byte,
+            } => vec![whole(
+                path,
+                *line,
+                *col,
+                format!("not a text file: invalid UTF-8 at byte {byte}"),
+                Some("save the script as UTF-8 YAML"),
+            )],
+            ScriptError::Syntax(d) => vec![d.clone()],
+            ScriptError::Invalid(ds) => ds.0.clone(),
+        }
+    }
+}
+
+/// What `anchor check` reports about one script; `anchor check --format json` prints it:
+/// `{"ok": bool, "file": "...", "errors": N, "warnings": N, "problems": [Diagnostic...]}`
+/// (see [`Diagnostic`] for the shape of a problem).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CheckReport {
+    /// No errors (warnings allowed): exit code 0.
+    pub ok: bool,
+    /// The script checked.
+    #[serde(serialize_with = "path_as_text")]
+    pub file: PathBuf,
+    pub errors: usize,
+    pub warnings: usize,
+    /// Errors and warnings, sorted by file, line and column.
+    pub problems: Vec<Diagnostic>,
+}
+
+fn path_as_text<S: serde::Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&path.display())
+}
+
+impl CheckReport {
+    /// The report of a load of `path` (by [`Script::load`]).
+    pub fn new(path: &Path, result: &Result<Script, ScriptError>) -> CheckReport {
+        let problems = match result {
+            Ok(script) => script.warnings.clone(),
+            Err(e) => e.to_diagnostics(),
+        };
+        let errors = problems.iter().filter(|d| d.is_error()).count();
+        CheckReport {
+            ok: result.is_ok(),
+            file: path.to_path_buf(),
+            errors,
+            warnings: problems.len() - errors,
+            problems,
+        }
+    }
 }
 
 /// A checked show script. Text is final: templates are resolved, names are enums.
@@ -134,13 +249,20 @@ impl ScriptError {
 pub struct Script {
     /// Where it was loaded from.
     pub path: PathBuf,
+    /// The files it includes, directly or not, in the order they were reached (a hot reload
+    /// watches these too). Paths as in messages: joined onto the including file's folder.
+    pub includes: Vec<PathBuf>,
     pub show: ShowSettings,
     pub persona: Persona,
-    /// In the order written; ids are unique.
+    /// Included products first (in include order), then the script's own; ids are unique.
     pub products: Vec<Product>,
     /// The rundown, played in order (and again from the top when `show.looping`).
     pub segments: Vec<Segment>,
     pub chat: ChatSettings,
+    pub events: EventSettings,
+    /// Lint warnings (`breath`, `faq-collision`), sorted by file, line and column. A script
+    /// with errors does not load; one with warnings does.
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// `show:` — settings of the whole stream.
@@ -152,8 +274,13 @@ pub struct ShowSettings {
     pub avatar: String,
     /// `"default"` or a folder made by `anchor voice enroll`. Not checked for existence here.
     pub voice: String,
-    /// The AI disclosure: on screen for the whole stream, spoken at the start. Never empty.
+    /// The AI disclosure: on screen for the whole stream, spoken (after the greeting) at the
+    /// start. Never empty.
     pub disclosure: String,
+    /// `disclosure_every:` — the greeting and the disclosure are spoken again at the first
+    /// segment boundary after this much time on air (default [`DEFAULT_DISCLOSURE_EVERY`]);
+    /// `None` (`0s`): only at the start.
+    pub disclosure_every: Option<Duration>,
     /// `loop:` — replay the rundown until stopped.
     pub looping: bool,
     /// When the avatar is on air. Parsed and checked; not acted on yet.
@@ -168,7 +295,8 @@ pub struct ScheduleWindow {
     pub from: TimeOfDay,
     /// May be 24:00.
     pub to: TimeOfDay,
-    /// IANA time zone (`Asia/Shanghai`); `None`: the machine's local time. Not validated yet.
+    /// IANA time zone, as the database bundled in jiff names it (`Asia/Shanghai`); `None`:
+    /// the machine's local time.
     pub tz: Option<String>,
 }
 
@@ -317,6 +445,24 @@ impl ChatSettings {
     }
 }
 
+/// `events:` — where show events (product changes, link pushes, ...) are also posted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventSettings {
+    /// An `http://` or `https://` URL each event is POSTed to; `None`: no webhook.
+    pub webhook: Option<String>,
+    /// Attempts after a failed POST, at most [`MAX_WEBHOOK_RETRIES`].
+    pub webhook_retries: u32,
+}
+
+impl Default for EventSettings {
+    fn default() -> Self {
+        EventSettings {
+            webhook: None,
+            webhook_retries: DEFAULT_WEBHOOK_RETRIES,
+        }
+    }
+}
+
 /// When viewer questions are answered (`chat.answer`).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
@@ -333,98 +479,91 @@ pub enum AnswerPolicy {
 }
 
 impl Script {
-    /// Reads and checks the script at `path`.
+    /// Reads and checks the script at `path`, and the files it includes.
     pub fn load(path: &Path) -> Result<Script, ScriptError> {
-        let file = std::fs::File::open(path).map_err(|source| match source.kind() {
-            std::io::ErrorKind::NotFound => ScriptError::NotFound {
-                path: path.to_path_buf(),
-            },
-            _ => ScriptError::Io {
-                path: path.to_path_buf(),
-                source,
-            },
-        })?;
-        let mut bytes = Vec::new();
-        file.take(MAX_SCRIPT_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|source| ScriptError::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        if bytes.len() as u64 > MAX_SCRIPT_BYTES {
-            return Err(ScriptError::TooLarge {
-                path: path.to_path_buf(),
-            });
-        }
-        let text = match String::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                let byte = e.utf8_error().valid_up_to();
-                let (line, col) = line_col(&e.as_bytes()[..byte]);
-                return Err(ScriptError::NotText {
-                    path: path.to_path_buf(),
+        let text = source::read_text(path).map_err(|e| {
+            let path = path.to_path_buf();
+            match e {
+                source::ReadError::NotFound => ScriptError::NotFound { path },
+                source::ReadError::Io(source) => ScriptError::Io { path, source },
+                source::ReadError::TooLarge => ScriptError::TooLarge { path },
+                source::ReadError::NotText { line, col, byte } => ScriptError::NotText {
+                    path,
                     line,
                     col,
                     byte,
-                });
+                },
             }
-        };
-        if let Some(byte) = text.find('\0') {
-            let (line, col) = line_col(&text.as_bytes()[..byte]);
-            return Err(ScriptError::NotText {
-                path: path.to_path_buf(),
-                line,
-                col,
-                byte,
-            });
-        }
+        })?;
         Script::parse(&text, path)
     }
 
-    /// Checks a script already in memory; `path` is used in messages and kept in [`Script::path`].
+    /// Checks a script already in memory; `path` is used in messages, kept in [`Script::path`],
+    /// and its folder is where `include:` paths start (included files are read from disk).
     pub fn parse(source: &str, path: &Path) -> Result<Script, ScriptError> {
         let src = source.strip_prefix('\u{feff}').unwrap_or(source);
-        let diag = |p: diagnostics::Problem| p.into_diagnostic(path);
-        let invalid = |problems: Vec<diagnostics::Problem>| {
-            let mut ds: Vec<Diagnostic> = problems
-                .into_iter()
-                .map(|p| p.into_diagnostic(path))
-                .collect();
-            ds.sort_by_key(|d| (d.line, d.col));
-            ds.dedup();
-            ScriptError::Invalid(Diagnostics(ds))
+        let mut files = include::Files::new(path, src.to_string());
+        let invalid = |files: &include::Files, problems: Vec<diagnostics::Problem>| {
+            ScriptError::Invalid(Diagnostics(sorted(problems, &files.paths)))
         };
-        let (doc, mut problems) = yaml::parse(src).map_err(|p| ScriptError::Syntax(diag(p)))?;
-        let start = diagnostics::Loc {
-            line: 1,
-            col: 1,
-            start: 0,
-            end: 0,
-        };
+        let parsed = yaml::parse(&files.sources[0].text, 0);
+        let (doc, mut problems) =
+            parsed.map_err(|p| ScriptError::Syntax(p.into_diagnostic(&files.paths)))?;
+        let start = diagnostics::Loc::default();
         let Some(doc) = doc else {
-            return Err(invalid(vec![
-                diagnostics::Problem::new(start, "the script is empty")
-                    .help("expected a mapping with `version`, `show`, `products` and `segments`"),
-            ]));
+            return Err(invalid(
+                &files,
+                vec![
+                    diagnostics::Problem::new(start, "the script is empty").help(
+                        "expected a mapping with `version`, `show`, `products` and `segments`",
+                    ),
+                ],
+            ));
         };
         if !matches!(doc.kind, yaml::NodeKind::Map(_)) {
-            return Err(invalid(vec![diagnostics::Problem::new(
-                doc.loc,
-                format!(
-                    "expected a mapping with `version`, `show`, `products` and `segments`, found {}",
-                    doc.describe()
-                ),
-            )]));
+            return Err(invalid(
+                &files,
+                vec![diagnostics::Problem::new(
+                    doc.loc,
+                    format!(
+                        "expected a mapping with `version`, `show`, `products` and `segments`, found {}",
+                        doc.describe()
+                    ),
+                )],
+            ));
         }
-        validate::check_version(&doc).map_err(|p| invalid(vec![p]))?;
+        validate::check_version(&doc).map_err(|p| invalid(&files, vec![p]))?;
 
+        let before = problems.len();
+        let catalogues = include::resolve(&doc, &mut files, &mut problems);
+        let mut included = validate::Included {
+            products: Vec::new(),
+            complete: problems.len() == before,
+            any: doc.get("include").is_some(),
+        };
         let ctx = de::Ctx::default();
+        for cat in &catalogues {
+            match de::from_node::<raw::RawCatalogue>(cat, &ctx) {
+                Ok(c) => match c.products {
+                    Some(de::Item(Some(list))) => {
+                        included.complete &= list.iter().all(|p| p.0.is_some());
+                        included.products.extend(list);
+                    }
+                    Some(de::Item(None)) => included.complete = false,
+                    None => {}
+                },
+                Err(p) => {
+                    problems.push(p);
+                    included.complete = false;
+                }
+            }
+        }
         let raw = de::from_node::<raw::RawScript>(&doc, &ctx);
         problems.extend(ctx.problems.into_inner());
         let checked = match raw {
             Ok(raw) => {
-                let mut v = validate::Validator::new(src);
-                let checked = v.script(raw);
+                let mut v = validate::Validator::new(&files);
+                let checked = v.script(raw, doc.loc, included);
                 problems.extend(v.into_problems());
                 checked
             }
@@ -433,24 +572,31 @@ impl Script {
                 None
             }
         };
+        let has_errors = problems
+            .iter()
+            .any(|p| p.severity == diagnostics::Severity::Error);
         match checked {
-            Some(c) if problems.is_empty() => Ok(Script {
+            Some(c) if !has_errors => Ok(Script {
                 path: path.to_path_buf(),
+                includes: files.paths[1..].to_vec(),
                 show: c.show,
                 persona: c.persona,
                 products: c.products,
                 segments: c.segments,
                 chat: c.chat,
+                events: c.events,
+                warnings: sorted(problems, &files.paths),
             }),
-            _ if problems.is_empty() => {
+            _ if !has_errors => {
                 // Unreachable by construction (a section is `None` only after an error was
                 // recorded); reported rather than panicking.
-                Err(invalid(vec![diagnostics::Problem::new(
+                problems.push(diagnostics::Problem::new(
                     start,
                     "the script could not be read",
-                )]))
+                ));
+                Err(invalid(&files, problems))
             }
-            _ => Err(invalid(problems)),
+            _ => Err(invalid(&files, problems)),
         }
     }
 
@@ -465,22 +611,18 @@ pub fn check(path: &Path) -> Result<Script, ScriptError> {
     Script::load(path)
 }
 
-/// 1-based line and column (characters) just after `before`.
-fn line_col(before: &[u8]) -> (u32, u32) {
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
-    let col = String::from_utf8_lossy(&before[line_start..])
-        .chars()
-        .count()
-        + 1;
-    (
-        u32::try_from(line).unwrap_or(u32::MAX),
-        u32::try_from(col).unwrap_or(u32::MAX),
-    )
+/// Problems → diagnostics sorted by file (load order), line and column, duplicates dropped.
+fn sorted(mut problems: Vec<diagnostics::Problem>, files: &[PathBuf]) -> Vec<Diagnostic> {
+    problems.sort_by_key(|p| (p.loc.file, p.loc.line, p.loc.col));
+    let mut ds: Vec<Diagnostic> = problems
+        .into_iter()
+        .map(|p| p.into_diagnostic(files))
+        .collect();
+    ds.dedup();
+    ds
 }
 
+#[cfg(test)]
+mod fuzz;
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,6 @@
 //! The script as written: serde types mirroring the YAML, `deny_unknown_fields` everywhere.
-//! Checked and turned into the runtime types by `validate.rs`.
+//! Checked and turned into the runtime types by `validate.rs`. The JSON Schema of the format
+//! (`schema.rs`) is written by hand; a test checks it names exactly the keys of these types.
 
 use serde::Deserialize;
 
@@ -12,23 +13,42 @@ pub(crate) struct RawScript {
     /// Checked before anything else (see `validate::check_version`).
     #[allow(dead_code)]
     pub version: serde::de::IgnoredAny,
+    /// Resolved on the YAML tree before deserializing (see `include.rs`).
+    #[allow(dead_code)]
+    pub include: Option<serde::de::IgnoredAny>,
     pub show: Item<RawShow>,
     #[serde(default)]
     pub persona: Option<Item<RawPersona>>,
-    pub products: Item<Vec<Item<RawProduct>>>,
+    /// Required unless `include:` brings the products.
+    #[serde(default)]
+    pub products: Option<Item<Vec<Item<RawProduct>>>>,
     pub segments: Item<Spanned<Vec<Item<Spanned<RawLine>>>>>,
     #[serde(default)]
     pub chat: Option<Item<RawChat>>,
+    #[serde(default)]
+    pub events: Option<Item<RawEvents>>,
+}
+
+/// An included file: a product catalogue.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCatalogue {
+    /// Resolved on the YAML tree (see `include.rs`).
+    #[allow(dead_code)]
+    pub include: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    pub products: Option<Item<Vec<Item<RawProduct>>>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawShow {
-    pub title: String,
+    pub title: Spanned<String>,
     pub language: Spanned<String>,
     pub avatar: Option<String>,
     pub voice: Option<String>,
     pub disclosure: Option<Spanned<String>>,
+    pub disclosure_every: Option<Spanned<String>>,
     #[serde(rename = "loop")]
     pub looping: Option<bool>,
     #[serde(default)]
@@ -41,13 +61,13 @@ pub(crate) struct RawSchedule {
     pub days: Option<Vec<super::Weekday>>,
     pub from: Spanned<String>,
     pub to: Spanned<String>,
-    pub tz: Option<String>,
+    pub tz: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPersona {
-    pub name: Option<String>,
+    pub name: Option<Spanned<String>>,
     pub greeting: Option<Spanned<String>>,
 }
 
@@ -55,14 +75,14 @@ pub(crate) struct RawPersona {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawProduct {
     pub id: Spanned<String>,
-    pub name: String,
+    pub name: Spanned<String>,
     pub price: Option<Spanned<f64>>,
     pub currency: Option<String>,
-    pub link: Option<String>,
+    pub link: Option<Spanned<String>>,
     #[serde(default)]
-    pub facts: Ordered<String>,
+    pub facts: Ordered<Spanned<String>>,
     #[serde(default)]
-    pub selling_points: Vec<String>,
+    pub selling_points: Vec<Spanned<String>>,
     pub faq: Vec<Item<RawFaq>>,
 }
 
@@ -97,5 +117,12 @@ pub(crate) struct RawChat {
     pub per_user_cooldown: Option<Spanned<String>>,
     #[serde(default)]
     pub banned_words: Vec<String>,
-    pub fallback: Option<String>,
+    pub fallback: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawEvents {
+    pub webhook: Option<Spanned<String>>,
+    pub webhook_retries: Option<Spanned<u32>>,
 }

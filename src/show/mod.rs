@@ -1,25 +1,40 @@
 //! show: a loaded [`Script`] in, a stream out. The director of the pipeline.
 //!
-//! The rundown becomes a [`timeline`] of items. A voice thread walks it ahead of time,
-//! synthesizing sentence by sentence into a bounded channel (capacity [`AHEAD_CLIPS`]; it
-//! blocks when full, so memory stays bounded all night). The driving thread owns the clock:
+//! The rundown becomes [`timeline`] plans, and the [`Director`] decides step by step what
+//! comes next (loop, `schedule` windows, the repeated AI disclosure, chat inserts, hot
+//! reloads from [`reload`]). A voice thread asks it for steps and synthesizes them sentence by
+//! sentence into a bounded channel (capacity [`AHEAD_CLIPS`]; it blocks when full, so memory
+//! stays bounded all night). The driving thread owns the clock:
 //! audio is the master, frame `n` covers samples `[of_frame(n), of_frame(n+1))`; for each frame
 //! it poses the avatar for that media time ([`crate::motion`]), renders it
 //! ([`crate::render`]) and hands frame + its exact audio to the encoder ([`crate::stream`]).
 //! `Live` paces that loop to the wall clock (at most [`LIVE_LOOKAHEAD`] ahead); `Render` runs
 //! as fast as the machine allows — the same code path otherwise.
 //!
-//! Chat replies (the brain) will enter as extra items between sentences: the seam is the
-//! clip channel the voice thread feeds.
+//! Events (product changes, link pushes at the exact media time the host says 上链接, the
+//! disclosure, reloads) go to the [`crate::events`] bus with their pts; the frame loop shows
+//! the current product as a card and, at the end, writes the product chapters next to the
+//! recording (WebVTT + JSON, and inside the MP4).
+//!
+//! Chat replies (the brain) enter through [`Director::insert`]: at the next sentence boundary
+//! or at once (the sentence on air fades out and is said again after the reply).
 
+pub mod bench;
+pub mod director;
+#[cfg(feature = "render")]
 mod pipeline;
+pub mod reload;
+pub mod schedule;
 pub mod sidecar;
 pub mod timeline;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use pipeline::run;
+pub use director::{Director, InsertAt, ReloadKind};
+#[cfg(feature = "render")]
+pub use pipeline::{CUT_FADE, run, sidecar_path};
+pub use schedule::{Schedule, ShowClock};
 pub use sidecar::LipsyncTrack;
 
 use crate::avatar::AvatarError;
@@ -64,6 +79,11 @@ pub struct ShowOptions {
     pub lipsync: Option<PathBuf>,
     /// Seed of the motion randomness (blinks, idle), so renders are reproducible.
     pub seed: u64,
+    /// Media time 0 on the wall clock (for `schedule` windows); `--clock-start` simulates a
+    /// night in a render.
+    pub clock: ShowClock,
+    /// Watch this script file and reload it on edits (hot reload).
+    pub watch: Option<PathBuf>,
 }
 
 /// What a show did, for the CLI and benchmarks.
@@ -80,8 +100,10 @@ pub struct ShowReport {
     pub encode_wall_secs: f64,
     /// Frames for which the voice was late and silence was sent instead (live only).
     pub underruns: u64,
-    /// (media seconds, event) in order: product changes and link pushes.
+    /// (media seconds, event type) in order, as sent to the event bus.
     pub events: Vec<(f64, String)>,
+    /// The product chapters of the recording.
+    pub chapters: Vec<crate::stream::Chapter>,
 }
 
 /// Errors that stop a show. A single line failing to synthesize does not: it is logged and
@@ -106,4 +128,16 @@ pub enum ShowError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+/// Without the renderer there is no show to run.
+#[cfg(not(feature = "render"))]
+pub fn run(
+    _script: &crate::script::Script,
+    _avatar: &crate::avatar::AvatarManifest,
+    _opts: &ShowOptions,
+    _events: &crate::events::Events,
+    _stop: &std::sync::atomic::AtomicBool,
+) -> Result<ShowReport, ShowError> {
+    Err(ShowError::NoRenderer)
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::motion::Pose;
-use crate::voice::Viseme;
+use crate::voice::{SpeechChunk, Viseme};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FrameSample {
@@ -24,6 +24,15 @@ pub struct SpokenInterval {
     pub start: f64,
     pub end: f64,
     pub text: String,
+    /// The words as the voice timed them, in media seconds.
+    pub words: Vec<SpokenWord>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SpokenWord {
+    pub text: String,
+    pub start: f64,
+    pub end: f64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -39,6 +48,24 @@ impl LipsyncTrack {
             fps,
             ..Default::default()
         }
+    }
+
+    /// A sentence that starts playing at media time `start`.
+    pub fn add_speech(&mut self, start: f64, text: &str, chunk: &SpeechChunk) {
+        self.speech.push(SpokenInterval {
+            start,
+            end: start + chunk.duration_secs(),
+            text: text.to_owned(),
+            words: chunk
+                .words
+                .iter()
+                .map(|w| SpokenWord {
+                    text: w.text.clone(),
+                    start: start + f64::from(w.start),
+                    end: start + f64::from(w.end),
+                })
+                .collect(),
+        });
     }
 
     pub fn push_frame(&mut self, frame: u64, t: f64, pose: &Pose) {

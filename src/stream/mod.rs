@@ -23,6 +23,7 @@
 //! shows as program tags. TODO: HLS-level timed metadata (ID3 / `EXT-X-DATERANGE`) is not
 //! written; ffmpeg 5.1's HLS muxer has no option for it.
 
+mod chapters;
 mod command;
 mod config;
 mod encoder;
@@ -33,6 +34,7 @@ mod tests;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use chapters::{Chapter, ChapterFiles, ChapterIndex, embed_chapters, write_chapter_files};
 pub use command::{HLS_PLAYLIST, HLS_SEGMENT_PATTERN};
 pub use config::{
     AUDIO_BITRATE, DEFAULT_FFMPEG, DEFAULT_STALL_TIMEOUT, EncoderOptions, FFMPEG_ENV,

@@ -1,0 +1,533 @@
+//! Server tests over real sockets: raw HTTP/1.1 on `std::net::TcpStream`, chunked bodies
+//! decoded here, SSE frames parsed here.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use super::*;
+use crate::events::{Event, EventKind};
+
+/// Safety net for every read: a broken server fails the test instead of hanging it.
+const READ_TIMEOUT: Duration = Duration::from_secs(20);
+
+fn start(events: &Events) -> Server {
+    Server::start(
+        ServerConfig {
+            bind: "127.0.0.1:0".parse().unwrap(),
+        },
+        events.clone(),
+    )
+    .unwrap()
+}
+
+fn product(id: &str) -> EventKind {
+    EventKind::ProductStarted {
+        product: id.into(),
+        name: format!("{id} name"),
+        price: Some(59.0),
+        currency: "CNY".into(),
+        link: Some(format!("https://shop.example/{id}")),
+    }
+}
+
+fn link(id: &str, n: usize) -> EventKind {
+    EventKind::LinkPushed {
+        product: id.into(),
+        link: format!("https://shop.example/{id}?n={n}"),
+    }
+}
+
+/// An HTTP/1.1 response being read: status, headers, then the body (chunked or not).
+struct Response {
+    status: u16,
+    headers: Vec<(String, String)>,
+    reader: BufReader<TcpStream>,
+    chunked: bool,
+    /// Bytes left in the current chunk.
+    chunk_left: usize,
+    done: bool,
+}
+
+impl Response {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// More body bytes; empty at the end of the body.
+    fn read_some(&mut self) -> Vec<u8> {
+        if self.done {
+            return Vec::new();
+        }
+        if !self.chunked {
+            let mut buf = vec![0; 64 * 1024];
+            let n = self.reader.read(&mut buf).unwrap();
+            buf.truncate(n);
+            self.done = n == 0;
+            return buf;
+        }
+        if self.chunk_left == 0 {
+            let mut line = String::new();
+            if self.reader.read_line(&mut line).unwrap() == 0 {
+                self.done = true;
+                return Vec::new();
+            }
+            let size = line.trim().split(';').next().unwrap();
+            self.chunk_left = usize::from_str_radix(size, 16).unwrap();
+            if self.chunk_left == 0 {
+                self.done = true;
+                return Vec::new();
+            }
+        }
+        let mut buf = vec![0; self.chunk_left.min(64 * 1024)];
+        let n = self.reader.read(&mut buf).unwrap();
+        assert!(n > 0, "connection closed inside a chunk");
+        buf.truncate(n);
+        self.chunk_left -= n;
+        if self.chunk_left == 0 {
+            let mut crlf = [0; 2];
+            self.reader.read_exact(&mut crlf).unwrap();
+            assert_eq!(&crlf, b"\r\n");
+        }
+        buf
+    }
+
+    fn body(mut self) -> String {
+        let mut all = Vec::new();
+        loop {
+            let some = self.read_some();
+            if some.is_empty() {
+                break;
+            }
+            all.extend(some);
+        }
+        String::from_utf8(all).unwrap()
+    }
+}
+
+fn request(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Response {
+    let stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    let mut req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    (&stream).write_all(req.as_bytes()).unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let status = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        let (k, v) = l.split_once(':').unwrap();
+        headers.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    let chunked = headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+    });
+    Response {
+        status,
+        headers,
+        reader,
+        chunked,
+        chunk_left: 0,
+        done: false,
+    }
+}
+
+fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let resp = request(addr, path, &[("Connection", "close")]);
+    let status = resp.status;
+    (status, resp.body())
+}
+
+/// One SSE frame: its raw text (with the final blank line) and its fields.
+#[derive(Debug)]
+struct Frame {
+    raw: String,
+    id: Option<u64>,
+    event: Option<String>,
+    data: Option<String>,
+    comments: Vec<String>,
+}
+
+impl Frame {
+    fn event(&self) -> Event {
+        serde_json::from_str(self.data.as_deref().unwrap()).unwrap()
+    }
+}
+
+struct SseClient {
+    resp: Response,
+    buf: String,
+}
+
+impl SseClient {
+    fn connect(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> SseClient {
+        let resp = request(addr, path, headers);
+        assert_eq!(resp.status, 200);
+        assert_eq!(resp.header("content-type"), Some("text/event-stream"));
+        SseClient {
+            resp,
+            buf: String::new(),
+        }
+    }
+
+    /// The next frame, or `None` when the stream ended.
+    fn next(&mut self) -> Option<Frame> {
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let raw: String = self.buf.drain(..end + 2).collect();
+                let mut f = Frame {
+                    raw: raw.clone(),
+                    id: None,
+                    event: None,
+                    data: None,
+                    comments: Vec::new(),
+                };
+                for line in raw.lines().filter(|l| !l.is_empty()) {
+                    let (k, v) = line.split_once(':').unwrap_or((line, ""));
+                    let v = v.strip_prefix(' ').unwrap_or(v).to_string();
+                    match k {
+                        "" => f.comments.push(v),
+                        "id" => f.id = Some(v.parse().unwrap()),
+                        "event" => f.event = Some(v),
+                        "data" => {
+                            assert!(f.data.is_none(), "one data line per event: {raw}");
+                            f.data = Some(v);
+                        }
+                        other => panic!("unexpected field {other} in {raw:?}"),
+                    }
+                }
+                return Some(f);
+            }
+            let more = self.resp.read_some();
+            if more.is_empty() {
+                return None;
+            }
+            self.buf.push_str(std::str::from_utf8(&more).unwrap());
+        }
+    }
+
+    /// The next frame that carries an event (skipping comments).
+    fn next_event(&mut self) -> Option<Frame> {
+        loop {
+            let f = self.next()?;
+            if f.data.is_some() {
+                return Some(f);
+            }
+        }
+    }
+}
+
+#[test]
+fn sse_sends_the_current_product_then_live_events_in_order_with_exact_framing() {
+    let events = Events::new();
+    let card = events.emit(1.0, product("lipstick-01"));
+    let server = start(&events);
+    let mut client = SseClient::connect(server.local_addr(), "/api/events", &[]);
+
+    // A late page first gets the product on air.
+    let first = client.next().unwrap();
+    assert_eq!(first.id, Some(card.id));
+    assert_eq!(first.event.as_deref(), Some("product_started"));
+    assert_eq!(first.event(), card);
+
+    let mut sent = vec![events.emit(2.0, EventKind::OnAir)];
+    for n in 0..5 {
+        sent.push(events.emit(3.0 + n as f64, link("lipstick-01", n)));
+    }
+    sent.push(events.emit(
+        9.5,
+        EventKind::ProductEnded {
+            product: "lipstick-01".into(),
+        },
+    ));
+    for want in &sent {
+        let got = client.next_event().unwrap();
+        assert_eq!(
+            got.raw,
+            format!(
+                "id: {}\nevent: {}\ndata: {}\n\n",
+                want.id,
+                want.type_name(),
+                want.to_json()
+            )
+        );
+        assert_eq!(&got.event(), want);
+    }
+    server.shutdown().unwrap();
+}
+
+#[test]
+fn sse_without_a_product_on_air_starts_with_the_next_live_event() {
+    let events = Events::new();
+    events.emit(0.0, product("p1"));
+    events.emit(
+        1.0,
+        EventKind::ProductEnded {
+            product: "p1".into(),
+        },
+    );
+    let server = start(&events);
+    let mut client = SseClient::connect(server.local_addr(), "/api/events", &[]);
+    let live = events.emit(
+        2.0,
+        EventKind::Disclosure {
+            text: "AI host".into(),
+        },
+    );
+    let got = client.next_event().unwrap();
+    assert_eq!(got.event(), live, "no replay and no ended product card");
+    server.shutdown().unwrap();
+}
+
+#[test]
+fn sse_replays_after_last_event_id_or_since_without_duplicates() {
+    let events = Events::new();
+    let all: Vec<Event> = (0..10)
+        .map(|n| events.emit(n as f64, link("p", n)))
+        .collect();
+    let server = start(&events);
+    let addr = server.local_addr();
+
+    let mut by_header = SseClient::connect(addr, "/api/events", &[("Last-Event-ID", "6")]);
+    let mut by_query = SseClient::connect(addr, "/api/events?since=8", &[]);
+    // The header wins over the query (a reconnecting EventSource keeps its URL).
+    let mut both = SseClient::connect(addr, "/api/events?since=2", &[("Last-Event-ID", "9")]);
+    let live = events.emit(10.0, EventKind::OnAir);
+
+    let ids = |client: &mut SseClient, n: usize| -> Vec<u64> {
+        (0..n)
+            .map(|_| client.next_event().unwrap().id.unwrap())
+            .collect()
+    };
+    assert_eq!(ids(&mut by_header, 5), [7, 8, 9, 10, 11]);
+    assert_eq!(ids(&mut by_query, 3), [9, 10, 11]);
+    assert_eq!(ids(&mut both, 2), [10, 11]);
+    let mut replay = SseClient::connect(addr, "/api/events?since=0", &[]);
+    for want in all.iter().chain([&live]) {
+        assert_eq!(&replay.next_event().unwrap().event(), want);
+    }
+    server.shutdown().unwrap();
+}
+
+#[test]
+fn sse_treats_an_id_from_before_a_restart_as_a_new_connection() {
+    let events = Events::new();
+    let card = events.emit(0.0, product("p1"));
+    events.emit(1.0, EventKind::OnAir);
+    let server = start(&events);
+    // Ids restart at 1 with a new show; this client saw id 500 of the previous one.
+    let mut client = SseClient::connect(
+        server.local_addr(),
+        "/api/events",
+        &[("Last-Event-ID", "500")],
+    );
+    let note = client.next().unwrap();
+    assert_eq!(note.comments, ["the show was restarted; starting over"]);
+    assert_eq!(client.next().unwrap().event(), card);
+    let live = events.emit(2.0, EventKind::Disclosure { text: "AI".into() });
+    assert_eq!(client.next().unwrap().event(), live);
+    server.shutdown().unwrap();
+}
+
+#[test]
+fn sse_replay_says_when_events_are_no_longer_kept() {
+    let events = Events::new();
+    let total = crate::events::RECENT_EVENTS as u64 + 10;
+    for n in 0..total {
+        events.emit(n as f64, EventKind::OnAir);
+    }
+    let server = start(&events);
+    let mut client = SseClient::connect(
+        server.local_addr(),
+        "/api/events",
+        &[("Last-Event-ID", "3")],
+    );
+    let first = client.next().unwrap();
+    assert_eq!(
+        first.comments,
+        ["events 4..10 are no longer kept"],
+        "{first:?}"
+    );
+    assert_eq!(client.next_event().unwrap().id, Some(11));
+    server.shutdown().unwrap();
+}
+
+#[test]
+fn a_slow_sse_client_skips_events_with_a_comment_and_the_server_keeps_serving() {
+    let events = Events::new();
+    let server = start(&events);
+    let addr = server.local_addr();
+    let mut slow = SseClient::connect(addr, "/api/events", &[]);
+    // Far more than the socket buffers, the client queue and the bus buffer hold while the
+    // client reads nothing.
+    let padding = "x".repeat(1000);
+    let total = 60_000;
+    for n in 0..total {
+        events.emit(
+            n as f64,
+            EventKind::Disclosure {
+                text: format!("{n} {padding}"),
+            },
+        );
+    }
+    let last = events.emit(
+        0.0,
+        EventKind::ShowEnded {
+            reason: "done".into(),
+        },
+    );
+    // Another client and plain requests are unaffected.
+    assert_eq!(
+        get(addr, "/api/health"),
+        (200, r#"{"ok":true}"#.to_string())
+    );
+
+    let mut skipped_notes = 0;
+    let mut received = 0u64;
+    let mut previous = 0;
+    loop {
+        let f = slow.next().unwrap();
+        if f.data.is_none() {
+            if f.comments.iter().any(|c| c.starts_with("skipped ")) {
+                skipped_notes += 1;
+            }
+            continue;
+        }
+        let id = f.id.unwrap();
+        assert!(id > previous, "ids only go up: {previous} then {id}");
+        previous = id;
+        received += 1;
+        if id == last.id {
+            break;
+        }
+    }
+    assert!(skipped_notes >= 1, "a comment says events were skipped");
+    assert!(received < total + 1, "received {received} of {}", total + 1);
+    server.shutdown().unwrap();
+}
+
+#[test]
+fn health_and_state_answer_json() {
+    let events = Events::new();
+    let server = start(&events);
+    let addr = server.local_addr();
+    assert_eq!(
+        get(addr, "/api/health"),
+        (200, r#"{"ok":true}"#.to_string())
+    );
+
+    let (status, body) = get(addr, "/api/state");
+    assert_eq!(status, 200);
+    let empty: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        empty,
+        serde_json::json!({"product": null, "last_link": null, "on_air": false, "last_event_id": 0})
+    );
+
+    events.emit(0.0, EventKind::OnAir);
+    let card = events.emit(1.0, product("p1"));
+    let pushed = events.emit(2.0, link("p1", 0));
+    let (_, body) = get(addr, "/api/state");
+    let state: crate::events::ShowState = serde_json::from_str(&body).unwrap();
+    assert_eq!(state.product, Some(card));
+    assert_eq!(state.last_link, Some(pushed));
+    assert!(state.on_air);
+    assert_eq!(state.last_event_id, 3);
+    let raw: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(raw["product"]["type"], "product_started");
+    assert_eq!(raw["product"]["product"], "p1");
+
+    assert_eq!(get(addr, "/api/nope").0, 404);
+    assert_eq!(get(addr, "/api/events?since=abc").0, 400);
+    server.shutdown().unwrap();
+}
+
+#[test]
+fn a_second_server_on_the_same_port_says_what_to_do() {
+    let events = Events::new();
+    let first = start(&events);
+    let err = Server::start(
+        ServerConfig {
+            bind: first.local_addr(),
+        },
+        events.clone(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, ServerError::AddrInUse { addr } if addr == first.local_addr()),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(msg.contains(&first.local_addr().to_string()), "{msg}");
+    assert!(msg.contains("already in use"), "{msg}");
+    assert!(
+        msg.contains("--http ADDR") && msg.contains("--http off"),
+        "{msg}"
+    );
+    // The first one still serves.
+    assert_eq!(get(first.local_addr(), "/api/health").0, 200);
+    first.shutdown().unwrap();
+}
+
+#[test]
+fn an_address_of_another_machine_says_what_to_do() {
+    // 192.0.2.1 (TEST-NET-1) is never an address of this machine.
+    let err = Server::start(
+        ServerConfig {
+            bind: "192.0.2.1:8686".parse().unwrap(),
+        },
+        Events::new(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, ServerError::Bind { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("192.0.2.1:8686") && msg.contains("--http off"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn shutdown_ends_open_event_streams_and_returns() {
+    let events = Events::new();
+    let server = start(&events);
+    let mut client = SseClient::connect(server.local_addr(), "/api/events", &[]);
+    let e = events.emit(0.0, EventKind::OnAir);
+    assert_eq!(client.next_event().unwrap().event(), e);
+    server.shutdown().unwrap();
+    // The stream ends (the read timeout would fail the test if it hung).
+    assert!(client.next().is_none());
+}
+
+#[test]
+fn http_flag_values() {
+    assert_eq!(ServerConfig::from_flag("off").unwrap(), None);
+    assert_eq!(
+        ServerConfig::from_flag("0.0.0.0:9000").unwrap(),
+        Some(ServerConfig {
+            bind: "0.0.0.0:9000".parse().unwrap()
+        })
+    );
+    assert_eq!(
+        ServerConfig::from_flag("localhost:8686")
+            .unwrap()
+            .map(|c| c.bind.port()),
+        Some(8686)
+    );
+    assert_eq!(ServerConfig::default().bind.to_string(), "127.0.0.1:8686");
+    let err = ServerConfig::from_flag("8686").unwrap_err();
+    assert!(err.to_string().contains("HOST:PORT"), "{err}");
+}
