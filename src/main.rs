@@ -45,6 +45,10 @@ enum Command {
         /// Do not reload the script when it is edited.
         #[arg(long)]
         no_watch: bool,
+        /// What an accepted edit does: continue where the show is (never replaying what was
+        /// said in this pass of the loop), or restart the rundown from the top.
+        #[arg(long, value_enum, default_value_t = OnEdit::Continue)]
+        on_edit: OnEdit,
         /// Also write the per-frame lip-sync track (with every spoken sentence) here.
         #[arg(long)]
         lipsync: Option<PathBuf>,
@@ -148,6 +152,12 @@ struct VideoArgs {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OnEdit {
+    Continue,
+    Restart,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Suite {
     Render,
     Script,
@@ -242,6 +252,7 @@ fn real_main() -> Result<ExitCode> {
             seconds,
             http,
             no_watch,
+            on_edit,
             lipsync,
             video,
         } => {
@@ -264,6 +275,7 @@ fn real_main() -> Result<ExitCode> {
                 seconds,
                 lipsync,
                 watch: !no_watch,
+                restart_on_edit: on_edit == OnEdit::Restart,
             };
             let report = run_show(&script, show, &video, &events);
             if let Some(server) = server
@@ -306,6 +318,7 @@ fn real_main() -> Result<ExitCode> {
                 seconds,
                 lipsync: Some(lipsync.clone()),
                 watch,
+                restart_on_edit: false,
             };
             let report = run_show(&script, show, &video, &Events::new())?;
             println!(
@@ -397,6 +410,7 @@ struct ShowRun {
     seconds: Option<f64>,
     lipsync: Option<PathBuf>,
     watch: bool,
+    restart_on_edit: bool,
 }
 
 fn run_show(
@@ -431,6 +445,7 @@ fn run_show(
         seed: video.seed,
         clock,
         watch: run.watch.then(|| script_path.to_path_buf()),
+        restart_on_edit: run.restart_on_edit,
     };
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -454,10 +469,12 @@ fn check(path: &Path, format: Format) -> Result<ExitCode> {
             );
             (script.warnings, Some(summary))
         }
-        Err(e) => match e.diagnostics() {
-            [] => (Vec::new(), Err(e).map(|()| None)?),
-            ds => (ds.to_vec(), None),
-        },
+        Err(e) if format == Format::Text && e.diagnostics().is_empty() => {
+            // A file-level error (missing, unreadable, binary): one clear line.
+            eprintln!("{e}");
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(e) => (e.to_diagnostics(), None),
     };
     let ok = summary.is_some();
     if format == Format::Json {
@@ -631,8 +648,8 @@ fn bench_script(products: usize, out: &Path) -> Result<()> {
 /// applied every ~20 s of a 10-minute simulated show with the real voice.
 fn bench_reload(script_path: &Path) -> Result<()> {
     let script = Script::load(script_path)?;
-    let text_fix = edited(&script, false)?;
-    let structural = edited(&script, true)?;
+    let text_fix = edited(&script, false);
+    let structural = edited(&script, true);
     println!("{:<10} {:>7} {:>9} {:>9} {:>9}", "edit", "n", "median s", "p90 s", "max s");
     for (name, edit) in [("text", &text_fix), ("rundown", &structural)] {
         let samples = show::bench::reload_latency(&script, edit, 600.0, 20.0)?;
@@ -648,7 +665,7 @@ fn bench_reload(script_path: &Path) -> Result<()> {
 }
 
 /// A copy of `script` with every line's text changed (`structural`: and the rundown reversed).
-fn edited(script: &Script, structural: bool) -> Result<Script> {
+fn edited(script: &Script, structural: bool) -> Script {
     let mut s = script.clone();
     for seg in &mut s.segments {
         let lines: Vec<&mut anchor::script::Line> = match seg {
@@ -664,7 +681,7 @@ fn edited(script: &Script, structural: bool) -> Result<Script> {
     if structural {
         s.segments.reverse();
     }
-    Ok(s)
+    s
 }
 
 /// Peak resident memory of this process (VmHWM), MiB.

@@ -277,7 +277,10 @@ mod tests {
             rule: Some("ad-law"),
             ..d
         };
-        assert!(e.to_string().starts_with("s.yaml:3:5: error[ad-law]: unknown key"));
+        assert!(
+            e.to_string()
+                .starts_with("s.yaml:3:5: error[ad-law]: unknown key")
+        );
     }
 
     #[test]

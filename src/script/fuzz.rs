@@ -153,13 +153,25 @@ fn mutate(src: &str, rng: &mut SmallRng) -> String {
             }
             // A scalar value replaced (keeps the structure, breaks the types).
             _ => {
-                if let Some(colon) = s.match_indices(": ").map(|(i, _)| i).nth(
-                    rng.random_range(0..s.matches(": ").count().max(1)),
-                ) {
+                if let Some(colon) = s
+                    .match_indices(": ")
+                    .map(|(i, _)| i)
+                    .nth(rng.random_range(0..s.matches(": ").count().max(1)))
+                {
                     let from = colon + 2;
                     let to = s[from..].find('\n').map_or(s.len(), |e| from + e);
-                    let with = ["", "~", "[]", "{}", "-1", "yes", "0x1F", "1e999", "'", "\"a\\u0\""]
-                        [rng.random_range(0..10)];
+                    let with = [
+                        "",
+                        "~",
+                        "[]",
+                        "{}",
+                        "-1",
+                        "yes",
+                        "0x1F",
+                        "1e999",
+                        "'",
+                        "\"a\\u0\"",
+                    ][rng.random_range(0..10)];
                     s.replace_range(from..to, with);
                 }
             }
@@ -168,11 +180,11 @@ fn mutate(src: &str, rng: &mut SmallRng) -> String {
     s
 }
 
-/// 1-based line and column bounds of a text: (lines, characters in each line).
+/// Characters in each line of a text (lines end at `\n`, `\r\n` or a lone `\r`, as in YAML).
 fn shape(text: &str) -> Vec<usize> {
-    text.strip_prefix('\u{feff}')
-        .unwrap_or(text)
-        .split('\n')
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    text.replace("\r\n", "\n")
+        .split(['\n', '\r'])
         .map(|l| l.chars().count())
         .collect()
 }
@@ -196,7 +208,10 @@ fn check_located(d: &Diagnostic, main: &Path, main_shape: &[usize]) -> Result<()
     if let Some(&chars) = shape.get(d.line as usize - 1)
         && d.col as usize > chars + 1
     {
-        return Err(format!("col {} past the end of line {} ({chars} chars): {d}", d.col, d.line));
+        return Err(format!(
+            "col {} past the end of line {} ({chars} chars): {d}",
+            d.col, d.line
+        ));
     }
     if d.message.trim().is_empty() {
         return Err(format!("empty message: {d}"));
@@ -291,9 +306,14 @@ fn mutated_scripts_give_located_errors_and_never_panic() {
     );
     if only.is_none() {
         // The mutations reach the YAML parser, the validator and the happy path alike.
-        for o in [Outcome::Loaded, Outcome::Syntax, Outcome::Invalid] {
-            let n = outcomes.get(&o).copied().unwrap_or(0);
-            assert!(n as u64 >= total / 20, "{o:?}: {n} of {total} ({outcomes:?})");
+        // (Most seeds are broken fixtures: few mutants load.)
+        for (o, at_least) in [
+            (Outcome::Loaded, total / 100),
+            (Outcome::Syntax, total / 10),
+            (Outcome::Invalid, total / 10),
+        ] {
+            let n = outcomes.get(&o).copied().unwrap_or(0) as u64;
+            assert!(n >= at_least, "{o:?}: {n} of {total} ({outcomes:?})");
         }
     }
 }

@@ -106,7 +106,9 @@ fn visit(
                     loc,
                     format!("includes are nested more than {MAX_INCLUDE_DEPTH} levels deep"),
                 )
-                .help("include the catalogues from fewer levels (a flat list under `include:` works)"),
+                .help(
+                    "include the catalogues from fewer levels (a flat list under `include:` works)",
+                ),
             );
             continue;
         }
@@ -114,14 +116,11 @@ fn visit(
             Ok(c) => c,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 problems.push(
-                    Problem::new(
-                        loc,
-                        format!("included file not found: {}", shown.display()),
-                    )
-                    .help(format!(
-                        "paths are relative to the including file ({})",
-                        files.paths[current].display()
-                    )),
+                    Problem::new(loc, format!("included file not found: {}", shown.display()))
+                        .help(format!(
+                            "paths are relative to the including file ({})",
+                            files.paths[current].display()
+                        )),
                 );
                 continue;
             }
@@ -145,7 +144,11 @@ fn visit(
             );
             continue;
         }
-        if files.canonical.iter().any(|c| c.as_ref() == Some(&canonical)) {
+        if files
+            .canonical
+            .iter()
+            .any(|c| c.as_ref() == Some(&canonical))
+        {
             // Already merged (a catalogue shared by two included files): once is enough.
             continue;
         }
@@ -175,7 +178,8 @@ fn visit(
                         shown.display()
                     ),
                 };
-                problems.push(Problem::new(loc, what).help("include a UTF-8 YAML product catalogue"));
+                problems
+                    .push(Problem::new(loc, what).help("include a UTF-8 YAML product catalogue"));
                 continue;
             }
         };

@@ -14,21 +14,21 @@ pub const RULE_FAQ_COLLISION: &str = "faq-collision";
 /// Absolute terms China's Advertising Law (《广告法》第九条第三项: 不得使用"国家级"、"最高级"、
 /// "最佳"等用语) forbids in ads, searched in everything the host says or shows. English matches
 /// are case-insensitive whole words. Longer entries win over shorter ones at the same place.
+#[rustfmt::skip]
 pub const AD_LAW_WORDS: &[&str] = &[
-    "最", "最佳", "最好", "最高", "最低", "最便宜", "最优", "最强", "全网最低", "史上最", "第一",
-    "唯一", "顶级", "极品", "极致", "国家级", "世界级", "独家", "首选", "万能", "绝对",
-    "100%有效", "无敌", "best", "No.1", "No. 1", "#1", "number one", "cheapest",
-    "world-class", "guaranteed", "100% effective", "lowest price",
+    "最", "最佳", "最好", "最高", "最低", "最便宜", "最优", "最强", "全网最低", "史上最", "第一", "唯一", "顶级", "极品",
+    "极致", "国家级", "世界级", "独家", "首选", "万能", "绝对", "100%有效", "无敌", "best", "No.1", "No. 1", "#1",
+    "number one", "cheapest", "world-class", "guaranteed", "100% effective", "lowest price",
 ];
 
 /// Ordinary words that contain a listed word but make no claim: time words (`最近`, `最后`),
 /// limits (`最多买两件`), ordinals (`第一次`, `第一个亮点`) and set phrases (`do my best`).
 /// A listed word (or a banned word) inside one of these is not reported.
+#[rustfmt::skip]
 pub const AD_LAW_ALLOWED: &[&str] = &[
-    "最近", "最后", "最初", "最终", "最早", "最晚", "最多", "最少", "第一次", "第一步", "第一天",
-    "第一个", "第一件", "第一眼", "第一时间", "第一轮", "第一批", "第一期", "第一种", "第一点",
-    "all the best", "best wishes", "best regards", "do my best", "do our best", "try my best",
-    "try our best",
+    "最近", "最后", "最初", "最终", "最早", "最晚", "最多", "最少", "第一次", "第一步", "第一天", "第一个", "第一件", "第一眼",
+    "第一时间", "第一轮", "第一批", "第一期", "第一种", "第一点", "all the best", "best wishes", "best regards",
+    "do my best", "do our best", "try my best", "try our best",
 ];
 
 /// Longest clause, in Han characters, before `breath` warns.
@@ -56,6 +56,7 @@ pub(crate) fn is_pause(c: char) -> bool {
             | '～'
             | '~'
             | '\n'
+            | '\r'
     )
 }
 
@@ -102,51 +103,87 @@ fn ascii_word_char(c: Option<char>) -> bool {
     c.is_some_and(|c| c.is_ascii_alphanumeric())
 }
 
-/// Occurrences of `word` in `lower` (already ASCII-lowercased), whole-word where the word
-/// starts or ends with a letter or digit.
-fn occurrences<'a>(lower: &'a str, word: &'a str) -> impl Iterator<Item = usize> + 'a {
-    let w = word.to_ascii_lowercase();
-    let first = word.chars().next();
-    let last = word.chars().next_back();
-    let mut out = Vec::new();
-    if !w.is_empty() {
-        let mut from = 0;
-        while let Some(off) = lower[from..].find(&w) {
-            let at = from + off;
-            let end = at + w.len();
-            let before = lower[..at].chars().next_back();
-            let after = lower[end..].chars().next();
-            let left_ok = !(ascii_word_char(first) && ascii_word_char(before));
-            let right_ok = !(ascii_word_char(last) && ascii_word_char(after));
-            if left_ok && right_ok {
-                out.push(at);
-            }
-            from = at + lower[at..].chars().next().map_or(1, char::len_utf8);
-        }
-    }
-    out.into_iter()
+/// A word list (and its allowed words) ready to search many texts: entries are lowercased
+/// once and indexed by their first character.
+pub(crate) struct WordMatcher<'w> {
+    /// (first char, lowercased entry, entry as listed), sorted by first char.
+    words: Vec<(char, String, &'w str)>,
+    allowed: Vec<(char, String, &'w str)>,
 }
 
-/// The words of `list` found in `text` (templates masked), outside the allowed words, in
-/// order; at one place the longest entry wins and overlapping finds are dropped.
-pub(crate) fn find_words(text: &str, list: &[&str], allowed: &[&str]) -> Vec<Found> {
-    let masked = mask_templates(text);
-    let lower = masked.to_ascii_lowercase();
-    let mut allowed_spans: Vec<(usize, usize)> = Vec::new();
-    for a in allowed {
-        for at in occurrences(&lower, a) {
-            allowed_spans.push((at, at + a.len()));
-        }
-    }
-    let mut hits: Vec<(usize, usize, &str)> = Vec::new();
-    for w in list {
-        for at in occurrences(&lower, w) {
-            if allowed_spans.iter().any(|&(s, e)| s <= at && at < e) {
+fn index<'w>(list: &[&'w str]) -> Vec<(char, String, &'w str)> {
+    let mut v: Vec<(char, String, &'w str)> = list
+        .iter()
+        .filter_map(|w| {
+            let lower = w.to_ascii_lowercase();
+            lower.chars().next().map(|c| (c, lower, *w))
+        })
+        .collect();
+    v.sort_by_key(|e| e.0);
+    v
+}
+
+/// Pushes `(start, end, entry)` for each place an entry of `index` is found in `lower`
+/// (ASCII-lowercased text), whole-word where the entry starts or ends with a letter or digit.
+fn scan<'w>(
+    lower: &str,
+    index: &[(char, String, &'w str)],
+    out: &mut Vec<(usize, usize, &'w str)>,
+) {
+    let mut prev: Option<char> = None;
+    for (at, c) in lower.char_indices() {
+        let from = index.partition_point(|e| e.0 < c);
+        for (_, w, orig) in index[from..].iter().take_while(|e| e.0 == c) {
+            if !lower[at..].starts_with(w.as_str()) {
                 continue;
             }
-            hits.push((at, at + w.len(), w));
+            let end = at + w.len();
+            let after = lower[end..].chars().next();
+            let left_ok = !(c.is_ascii_alphanumeric() && ascii_word_char(prev));
+            let right_ok = !(ascii_word_char(w.chars().next_back()) && ascii_word_char(after));
+            if left_ok && right_ok {
+                out.push((at, end, *orig));
+            }
+        }
+        prev = Some(c);
+    }
+}
+
+impl<'w> WordMatcher<'w> {
+    pub fn new(list: &[&'w str], allowed: &[&'w str]) -> WordMatcher<'w> {
+        WordMatcher {
+            words: index(list),
+            allowed: index(allowed),
         }
     }
+
+    /// The entries found in `text` (templates masked), outside the allowed words, in order;
+    /// at one place the longest entry wins and overlapping finds are dropped.
+    pub fn find(&self, text: &str) -> Vec<Found> {
+        if self.words.is_empty() {
+            return Vec::new();
+        }
+        let masked = mask_templates(text);
+        let lower = masked.to_ascii_lowercase();
+        let mut hits: Vec<(usize, usize, &str)> = Vec::new();
+        scan(&lower, &self.words, &mut hits);
+        if hits.is_empty() {
+            return Vec::new();
+        }
+        let mut allowed = Vec::new();
+        scan(&lower, &self.allowed, &mut allowed);
+        hits.retain(|&(s, _, _)| !allowed.iter().any(|&(a, e, _)| a <= s && s < e));
+        longest_first(text, hits)
+    }
+}
+
+/// [`WordMatcher::find`] for one text.
+#[cfg(test)]
+pub(crate) fn find_words(text: &str, list: &[&str], allowed: &[&str]) -> Vec<Found> {
+    WordMatcher::new(list, allowed).find(text)
+}
+
+fn longest_first(text: &str, mut hits: Vec<(usize, usize, &str)>) -> Vec<Found> {
     // By position, longest first; then drop what overlaps an earlier find.
     hits.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
     let mut out: Vec<Found> = Vec::new();
@@ -181,7 +218,7 @@ pub(crate) fn is_han(c: char) -> bool {
 /// A clause too long for one breath.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct LongClause {
-    /// Byte offset of the clause in the text.
+    /// Byte offset of the clause in the text (after leading spaces).
     pub byte: usize,
     pub clause: String,
     /// Han characters (zh) in it.
@@ -223,9 +260,10 @@ pub(crate) fn long_clauses(text: &str) -> Vec<LongClause> {
                 // Whole words.
                 split_after = split_after[sp + 1..].to_string();
             }
+            let lead = clause.len() - clause.trim_start().len();
             out.push(LongClause {
-                byte: start,
-                clause: clause.to_string(),
+                byte: start + lead,
+                clause: clause[lead..].to_string(),
                 han,
                 words: words.len(),
                 split_after,
@@ -237,13 +275,15 @@ pub(crate) fn long_clauses(text: &str) -> Vec<LongClause> {
 }
 
 /// Words a Chinese clause is naturally split before (a comma goes in front of them).
+#[rustfmt::skip]
 const ZH_CONNECTIVES: &[&str] = &[
-    "而且", "并且", "但是", "所以", "因为", "如果", "还有", "同时", "不过", "然后", "而", "还", "也",
-    "让", "就",
+    "而且", "并且", "但是", "所以", "因为", "如果", "还有", "同时", "不过", "然后", "而", "还", "也", "让", "就",
 ];
 /// Words an English clause is naturally split before.
+#[rustfmt::skip]
 const EN_CONNECTIVES: &[&str] = &[
-    "and", "but", "so", "because", "which", "while", "even", "or", "that", "when", "if", "with",
+    "and", "but", "so", "because", "which", "while", "even", "or", "that", "when", "if",
+    "with",
 ];
 
 /// Where to put a comma in a long Chinese clause (a byte offset): before the connective
@@ -263,10 +303,7 @@ fn zh_split(clause: &str, han: usize) -> usize {
         .min_by_key(|&(k, _)| k.abs_diff(middle));
     match best {
         Some((_, b)) => b,
-        None => han_at
-            .get(middle)
-            .copied()
-            .unwrap_or(clause.len()),
+        None => han_at.get(middle).copied().unwrap_or(clause.len()),
     }
 }
 

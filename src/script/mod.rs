@@ -160,8 +160,8 @@ impl ScriptError {
     /// Every problem as a [`Diagnostic`], file-level errors included (those have line and
     /// column 0, except [`ScriptError::NotText`], which knows where the bad byte is).
     pub fn to_diagnostics(&self) -> Vec<Diagnostic> {
-        let whole = |path: &Path, line: u32, col: u32, message: String, help: Option<&str>| {
-            Diagnostic {
+        let whole =
+            |path: &Path, line: u32, col: u32, message: String, help: Option<&str>| Diagnostic {
                 file: path.to_path_buf(),
                 line,
                 col,
@@ -169,14 +169,19 @@ impl ScriptError {
                 rule: None,
                 message,
                 help: help.map(str::to_string),
-            }
-        };
+            };
         match self {
             ScriptError::NotFound { path } => {
                 vec![whole(path, 0, 0, "script not found".into(), None)]
             }
             ScriptError::Io { path, source } => {
-                vec![whole(path, 0, 0, format!("cannot read script: {source}"), None)]
+                vec![whole(
+                    path,
+                    0,
+                    0,
+                    format!("cannot read script: {source}"),
+                    None,
+                )]
             }
             ScriptError::TooLarge { path } => vec![whole(
                 path,

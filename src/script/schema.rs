@@ -40,9 +40,7 @@ pub(crate) fn duration_pattern() -> String {
         format!("{NUM}s"),
         format!("{NUM}ms"),
     );
-    format!(
-        "^({h}({m})?({s})?({ms})?|{m}({s})?({ms})?|{s}({ms})?|{ms})$"
-    )
+    format!("^({h}({m})?({s})?({ms})?|{m}({s})?({ms})?|{s}({ms})?|{ms})$")
 }
 
 fn text(description: &str) -> Value {
@@ -100,11 +98,7 @@ fn definitions() -> Value {
             "default": "normal",
         },
     });
-    let say_line = object(
-        "Speak a line.",
-        &["say"],
-        say_props,
-    );
+    let say_line = object("Speak a line.", &["say"], say_props);
     let pause_line = object(
         "Silence (the idle motion continues).",
         &["pause"],
@@ -165,7 +159,7 @@ fn definitions() -> Value {
             "facts": {
                 "type": "object",
                 "description": "Facts as `key: value` (order kept): `{facts.KEY}` in text, and answers to viewers.",
-                "additionalProperties": { "type": "string" },
+                "additionalProperties": { "type": ["string", "number", "boolean"] },
                 "examples": [{ "色号": "正红色", "净含量": "3.5g" }],
             },
             "selling_points": {

@@ -50,21 +50,29 @@ pub(crate) fn read_text(path: &Path) -> Result<String, ReadError> {
     Ok(text)
 }
 
-/// 1-based line and column (characters) just after `before`.
+/// 1-based line and column (characters) just after `before`. Lines end at `\n`, `\r\n` or
+/// a lone `\r` (as in YAML, and as editors count them).
 pub(crate) fn line_col(before: &[u8]) -> (u32, u32) {
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
-    let col = String::from_utf8_lossy(&before[line_start..])
-        .chars()
-        .count()
-        + 1;
+    let text = String::from_utf8_lossy(before);
+    let starts = line_starts(&text);
+    let last = starts.last().copied().unwrap_or(0);
+    let col = text[last..].chars().count() + 1;
     (
-        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(starts.len()).unwrap_or(u32::MAX),
         u32::try_from(col).unwrap_or(u32::MAX),
     )
+}
+
+/// Byte offsets where lines start: 0, and after each `\n`, `\r\n` or lone `\r`.
+pub(crate) fn line_starts(text: &str) -> Vec<usize> {
+    let b = text.as_bytes();
+    let mut out = vec![0];
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'\n' || (c == b'\r' && b.get(i + 1) != Some(&b'\n')) {
+            out.push(i + 1);
+        }
+    }
+    out
 }
 
 /// `a/./b/../c` → `a/c`, without touching the file system (for messages only).
@@ -112,11 +120,7 @@ impl Source {
     }
 
     fn line_starts(&self) -> &[usize] {
-        self.line_starts.get_or_init(|| {
-            std::iter::once(0)
-                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
-                .collect()
-        })
+        self.line_starts.get_or_init(|| line_starts(&self.text))
     }
 
     /// Byte offset of character `ci` (the text's length past the end).
@@ -144,8 +148,12 @@ impl Source {
         let b = b.min(self.text.len());
         let ls = self.line_starts();
         let line = ls.partition_point(|&x| x <= b).max(1);
-        let start_of_line = ls[line - 1];
-        let col = self.text.get(start_of_line..b).map_or(0, |s| s.chars().count()) + 1;
+        let start_of_line = ls.get(line - 1).copied().unwrap_or(0);
+        let col = self
+            .text
+            .get(start_of_line..b)
+            .map_or(0, |s| s.chars().count())
+            + 1;
         let start = self.byte_to_char(b);
         Loc {
             file,
@@ -173,7 +181,13 @@ mod tests {
     #[test]
     fn offsets_and_locations_agree_with_a_plain_scan() {
         let text: String = (0..2000)
-            .map(|i| if i % 7 == 0 { "口红\n".to_string() } else { format!("a{i}") })
+            .map(|i| {
+                if i % 7 == 0 {
+                    "口红\n".to_string()
+                } else {
+                    format!("a{i}")
+                }
+            })
             .collect();
         let s = Source::new(text.clone());
         for (ci, (b, _)) in text.char_indices().enumerate().step_by(37) {
@@ -187,11 +201,24 @@ mod tests {
     }
 
     #[test]
+    fn carriage_returns_end_lines_like_in_yaml() {
+        assert_eq!(line_starts("a\r\nb\rc\n"), [0, 3, 5, 7]);
+        assert_eq!(line_col(b"a\rbc"), (2, 3));
+        assert_eq!(line_col(b"a\r\nbc"), (2, 3));
+        let s = Source::new("x: 1\ry: 2\r\nz: 3".to_string());
+        let loc = s.loc_at(0, "x: 1\ry: 2\r\n".len(), 1);
+        assert_eq!((loc.line, loc.col), (3, 1));
+    }
+
+    #[test]
     fn normalize_is_lexical() {
         assert_eq!(
             normalize(Path::new("scripts/./shared/../cat.yaml")),
             PathBuf::from("scripts/cat.yaml")
         );
-        assert_eq!(normalize(Path::new("../x.yaml")), PathBuf::from("../x.yaml"));
+        assert_eq!(
+            normalize(Path::new("../x.yaml")),
+            PathBuf::from("../x.yaml")
+        );
     }
 }

@@ -53,6 +53,8 @@ persona:
 ";
 
 /// Where the first product starts (the line after `products:`).
+#[cfg(test)]
 pub(crate) const PRODUCTS_START: usize = 11;
 /// Lines each product takes.
+#[cfg(test)]
 pub(crate) const LINES_PER_PRODUCT: usize = 12;

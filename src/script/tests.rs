@@ -48,7 +48,8 @@ fn lints(name: &str) -> Vec<(u32, u32, Option<&'static str>, String)> {
         .collect()
 }
 
-const ZH_MINIMAL: &str = "version: 1\nshow: {title: T, language: zh-CN}\nproducts: []\nsegments: [{say: 你好}]\n";
+const ZH_MINIMAL: &str =
+    "version: 1\nshow: {title: T, language: zh-CN}\nproducts: []\nsegments: [{say: 你好}]\n";
 
 #[test]
 fn demo_zh_loads_with_everything_resolved() {
@@ -539,7 +540,6 @@ fn mangled_input_gives_errors_never_panics() {
     }
 }
 
-
 #[test]
 fn demos_load_with_only_faq_collision_warnings() {
     for f in ["scripts/demo.yaml", "scripts/demo-en.yaml"] {
@@ -574,7 +574,10 @@ fn disclosure_every_and_events() {
             "version: 1\nshow: {{title: T, language: zh-CN, {extra}}}\nproducts: []\nsegments: [{{say: 你好}}]\n"
         ))
     };
-    assert_eq!(with("disclosure_every: 0s").unwrap().show.disclosure_every, None);
+    assert_eq!(
+        with("disclosure_every: 0s").unwrap().show.disclosure_every,
+        None
+    );
     assert_eq!(
         with("disclosure_every: 1h").unwrap().show.disclosure_every,
         Some(Duration::from_secs(3600))
@@ -724,15 +727,26 @@ fn fixture_ad_law_words_are_located_at_the_word() {
     assert_eq!(got.len(), want.len(), "{got:#?}");
     for ((line, col, rule, msg), (wl, wc, word)) in got.iter().zip(&want) {
         assert_eq!((*line, *col, *rule), (*wl, *wc, Some(RULE_AD_LAW)), "{msg}");
-        assert!(msg.starts_with(&format!("advertising-law word `{word}`")), "{msg}");
+        assert!(
+            msg.starts_with(&format!("advertising-law word `{word}`")),
+            "{msg}"
+        );
         assert!(msg.contains("《广告法》第九条第三项"), "{msg}");
     }
     let err = Script::load(&fixture("ad-law.yaml")).unwrap_err();
-    assert!(err.diagnostics().iter().all(|d| d.is_error()
-        && d.help.as_deref().is_some_and(|h| h.starts_with("reword it"))));
-    assert!(err.to_string().lines().next().unwrap().contains(
-        "ad-law.yaml:3:10: error[ad-law]: advertising-law word `全网最低`"
-    ));
+    assert!(err.diagnostics().iter().all(|d| {
+        d.is_error()
+            && d.help
+                .as_deref()
+                .is_some_and(|h| h.starts_with("reword it"))
+    }));
+    assert!(
+        err.to_string()
+            .lines()
+            .next()
+            .unwrap()
+            .contains("ad-law.yaml:3:10: error[ad-law]: advertising-law word `全网最低`")
+    );
 }
 
 #[test]
@@ -754,9 +768,24 @@ fn fixture_banned_words() {
     assert_eq!(
         got,
         vec![
-            (10, 20, Some(RULE_BANNED_WORD), "`秒杀` is in `chat.banned_words`".to_string()),
-            (12, 21, Some(RULE_BANNED_WORD), "`爆表` is in `chat.banned_words`".to_string()),
-            (12, 24, Some(RULE_BANNED_WORD), "`秒杀` is in `chat.banned_words`".to_string()),
+            (
+                10,
+                20,
+                Some(RULE_BANNED_WORD),
+                "`秒杀` is in `chat.banned_words`".to_string()
+            ),
+            (
+                12,
+                21,
+                Some(RULE_BANNED_WORD),
+                "`爆表` is in `chat.banned_words`".to_string()
+            ),
+            (
+                12,
+                24,
+                Some(RULE_BANNED_WORD),
+                "`秒杀` is in `chat.banned_words`".to_string()
+            ),
         ],
         "`第一个亮点` (line 13) is an ordinal, allowed"
     );
@@ -764,10 +793,11 @@ fn fixture_banned_words() {
 
 #[test]
 fn a_word_both_banned_and_ad_law_is_reported_once() {
-    let err = parse(&ZH_MINIMAL.replace("你好", "这是最好的").replace(
-        "segments",
-        "chat: {banned_words: [最好]}\nsegments",
-    ))
+    let err = parse(
+        &ZH_MINIMAL
+            .replace("你好", "这是最好的")
+            .replace("segments", "chat: {banned_words: [最好]}\nsegments"),
+    )
     .unwrap_err();
     let rules: Vec<_> = err.diagnostics().iter().map(|d| d.rule).collect();
     assert_eq!(rules, vec![Some(RULE_AD_LAW)], "{err}");
@@ -779,7 +809,15 @@ fn fixture_lint_warnings_load_with_warnings() {
     let got: Vec<_> = s
         .warnings
         .iter()
-        .map(|w| (w.line, w.col, w.severity, w.rule.unwrap(), w.help.clone().unwrap()))
+        .map(|w| {
+            (
+                w.line,
+                w.col,
+                w.severity,
+                w.rule.unwrap(),
+                w.help.clone().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         got,
@@ -794,12 +832,38 @@ fn fixture_lint_warnings_load_with_warnings() {
         s.warnings[1].message,
         "the question `价格` is in the FAQ of both `lipstick-01` and `cream-02`"
     );
-    assert!(s.warnings[2].message.starts_with("this clause has 41 characters without a pause"), "{}", s.warnings[2].message);
-    assert!(s.warnings[3].message.starts_with("this clause has 28 words without a pause"));
+    assert!(
+        s.warnings[2]
+            .message
+            .starts_with("this clause has 41 characters without a pause"),
+        "{}",
+        s.warnings[2].message
+    );
+    assert!(
+        s.warnings[3]
+            .message
+            .starts_with("this clause has 28 words without a pause")
+    );
     assert_eq!(
         s.warnings[2].to_string(),
-        format!("{}:20:10: warning[breath]: {} — add a comma (，) after `久显色不拔干`", fixture("lint-warnings.yaml").display(), s.warnings[2].message)
+        format!(
+            "{}:20:10: warning[breath]: {} — add a comma (，) after `久显色不拔干`",
+            fixture("lint-warnings.yaml").display(),
+            s.warnings[2].message
+        )
     );
+}
+
+#[test]
+fn breath_points_at_the_clause_itself() {
+    let long = "this lipstick has a brand new velvet matte formula that stays on all day and never dries your lips even in the coldest winter months of the year";
+    let src = format!(
+        "version: 1\nshow: {{title: T, language: en-US}}\nproducts: []\nsegments:\n  - say: Hello there. {long}\n"
+    );
+    let s = parse(&src).unwrap();
+    assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+    // After "  - say: Hello there. ": the clause's first word.
+    assert_eq!((s.warnings[0].line, s.warnings[0].col), (5, 23));
 }
 
 #[test]
@@ -864,7 +928,11 @@ fn include_problems_are_located_in_the_file_they_are_in() {
 
     let err = Script::load(&fixture("include-missing.yaml")).unwrap_err();
     let ds = err.diagnostics();
-    assert_eq!(ds.len(), 1, "{err}: no false `unknown product` for serum-09");
+    assert_eq!(
+        ds.len(),
+        1,
+        "{err}: no false `unknown product` for serum-09"
+    );
     assert_eq!((ds[0].line, ds[0].col), (4, 5));
     assert_eq!(
         ds[0].message,
@@ -878,7 +946,15 @@ fn include_problems_are_located_in_the_file_they_are_in() {
     let got: Vec<_> = err
         .diagnostics()
         .iter()
-        .map(|d| (d.file.clone(), d.line, d.col, d.message.as_str(), d.help.as_deref().unwrap_or("")))
+        .map(|d| {
+            (
+                d.file.clone(),
+                d.line,
+                d.col,
+                d.message.as_str(),
+                d.help.as_deref().unwrap_or(""),
+            )
+        })
         .collect();
     let bad = fixture("include/bad-keys.yaml");
     assert_eq!(got[0].0, bad);
@@ -935,9 +1011,15 @@ fn include_depth_is_limited() {
     let err = Script::load(&main).unwrap_err();
     let ds = err.diagnostics();
     assert_eq!(ds.len(), 1, "{err}");
-    assert_eq!(ds[0].file, dir.path().join(format!("c{MAX_INCLUDE_DEPTH}.yaml")));
+    assert_eq!(
+        ds[0].file,
+        dir.path().join(format!("c{MAX_INCLUDE_DEPTH}.yaml"))
+    );
     assert_eq!((ds[0].line, ds[0].col), (1, 10));
-    assert_eq!(ds[0].message, "includes are nested more than 16 levels deep");
+    assert_eq!(
+        ds[0].message,
+        "includes are nested more than 16 levels deep"
+    );
     // One level less is fine.
     std::fs::write(
         dir.path().join(format!("c{MAX_INCLUDE_DEPTH}.yaml")),
@@ -964,9 +1046,19 @@ fn included_file_syntax_errors_and_encoding_are_located() {
     assert_eq!(ds.len(), 2, "{err}");
     assert_eq!(ds[0].file, main);
     assert_eq!((ds[0].line, ds[0].col), (2, 21));
-    assert!(ds[0].message.contains("is not UTF-8 text: invalid UTF-8 at 2:3"), "{}", ds[0].message);
+    assert!(
+        ds[0]
+            .message
+            .contains("is not UTF-8 text: invalid UTF-8 at 2:3"),
+        "{}",
+        ds[0].message
+    );
     assert_eq!(ds[1].file, dir.path().join("cat.yaml"));
-    assert!(ds[1].message.starts_with("YAML syntax error"), "{}", ds[1].message);
+    assert!(
+        ds[1].message.starts_with("YAML syntax error"),
+        "{}",
+        ds[1].message
+    );
 }
 
 #[test]
@@ -996,7 +1088,13 @@ fn check_report_serializes_errors_and_warnings() {
     let missing = Path::new("/nonexistent/show.yaml");
     let v = serde_json::to_value(CheckReport::new(missing, &Script::load(missing))).unwrap();
     assert_eq!(v["problems"][0]["message"], "script not found");
-    assert_eq!((v["problems"][0]["line"].as_u64(), v["problems"][0]["col"].as_u64()), (Some(0), Some(0)));
+    assert_eq!(
+        (
+            v["problems"][0]["line"].as_u64(),
+            v["problems"][0]["col"].as_u64()
+        ),
+        (Some(0), Some(0))
+    );
 }
 
 #[test]
@@ -1006,7 +1104,11 @@ fn synthetic_catalogue_is_valid_and_laid_out_as_documented() {
         let s = parse(&src).unwrap_or_else(|e| panic!("{n}: {e}"));
         assert_eq!(s.products.len(), n);
         assert!(s.warnings.is_empty(), "{n}: {:?}", s.warnings);
-        assert!(s.products.iter().all(|p| p.faq.len() == 2 && p.facts.len() == 3 && p.selling_points.len() == 2));
+        assert!(
+            s.products
+                .iter()
+                .all(|p| p.faq.len() == 2 && p.facts.len() == 3 && p.selling_points.len() == 2)
+        );
     }
     let src = synthetic_catalogue(50);
     let lines: Vec<&str> = src.lines().collect();
@@ -1029,7 +1131,10 @@ fn ten_thousand_products_with_one_error_near_the_end() {
     let first = synthetic::PRODUCTS_START + 9_989 * synthetic::LINES_PER_PRODUCT;
     let answer_line = first + 9; // id, name, price, currency, link, facts, selling_points, faq, q, a
     let mut lines: Vec<String> = src.lines().map(str::to_string).collect();
-    assert_eq!(lines[answer_line - 1], "        a: 9990号商品今天到手价{price}元。");
+    assert_eq!(
+        lines[answer_line - 1],
+        "        a: 9990号商品今天到手价{price}元。"
+    );
     lines[answer_line - 1] = "        a: 9990号商品今天到手价{prise}元。".to_string();
     let err = parse(&lines.join("\n")).unwrap_err();
     let ds = err.diagnostics();
@@ -1087,7 +1192,10 @@ fn language_tags_are_exact() {
         assert!(parse(&src).is_ok(), "{ok}");
     }
     let err = parse(&ZH_MINIMAL.replace("zh-CN", "zh-cn")).unwrap_err();
-    assert_eq!(err.diagnostics()[0].help.as_deref(), Some("did you mean `zh-CN`?"));
+    assert_eq!(
+        err.diagnostics()[0].help.as_deref(),
+        Some("did you mean `zh-CN`?")
+    );
 }
 
 #[test]

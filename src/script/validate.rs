@@ -256,11 +256,8 @@ impl<'s> Validator<'s> {
         let webhook_retries = match raw.webhook_retries {
             Some(r) if r.value > MAX_WEBHOOK_RETRIES => {
                 self.err(
-                    Problem::new(
-                        r.loc,
-                        format!("`webhook_retries` {} is too many", r.value),
-                    )
-                    .help(format!("at most {MAX_WEBHOOK_RETRIES}")),
+                    Problem::new(r.loc, format!("`webhook_retries` {} is too many", r.value))
+                        .help(format!("at most {MAX_WEBHOOK_RETRIES}")),
                 );
                 d.webhook_retries
             }
@@ -295,8 +292,10 @@ impl<'s> Validator<'s> {
                 "reword it without the superlative, e.g. `popular`, `loved by many`, or state a checkable fact (`lasts 8 hours`)"
             }
         };
+        let ad_law = lint::WordMatcher::new(lint::AD_LAW_WORDS, lint::AD_LAW_ALLOWED);
+        let banned = lint::WordMatcher::new(&banned, lint::AD_LAW_ALLOWED);
         for s in std::mem::take(&mut self.spoken) {
-            let ad = lint::find_words(&s.raw, lint::AD_LAW_WORDS, lint::AD_LAW_ALLOWED);
+            let ad = ad_law.find(&s.raw);
             let mut from = s.loc.start;
             for f in &ad {
                 let loc = self.locate(s.loc, &s.raw, f.byte, &f.text, from);
@@ -314,9 +313,9 @@ impl<'s> Validator<'s> {
                     .help(reword),
                 );
             }
-            if !banned.is_empty() {
+            {
                 let mut from = s.loc.start;
-                for f in lint::find_words(&s.raw, &banned, lint::AD_LAW_ALLOWED) {
+                for f in banned.find(&s.raw) {
                     let end = f.byte + f.word.len();
                     if ad
                         .iter()
@@ -463,7 +462,10 @@ impl<'s> Validator<'s> {
             self.err(
                 Problem::new(
                     w.to.loc,
-                    format!("the window is empty: `from` and `to` are both `{}`", w.to.value),
+                    format!(
+                        "the window is empty: `from` and `to` are both `{}`",
+                        w.to.value
+                    ),
                 )
                 .help("for the whole day write `from: \"00:00\"` and `to: \"24:00\"`"),
             );
@@ -491,11 +493,14 @@ impl<'s> Validator<'s> {
     /// An IANA time zone name, exactly as the bundled database writes it.
     fn time_zone(&mut self, t: &Spanned<String>) -> Option<String> {
         let names = time_zone_names();
-        if names.iter().any(|n| *n == t.value) {
+        if names.contains(&t.value) {
             return Some(t.value.clone());
         }
         let help = closest(&t.value, names.iter().map(String::as_str)).map_or_else(
-            || "use an IANA time zone name such as `Asia/Shanghai` or `America/New_York`".to_string(),
+            || {
+                "use an IANA time zone name such as `Asia/Shanghai` or `America/New_York`"
+                    .to_string()
+            },
             |c| format!("did you mean `{c}`?"),
         );
         self.err(Problem::new(t.loc, format!("unknown time zone `{}`", t.value)).help(help));
@@ -725,7 +730,10 @@ impl<'s> Validator<'s> {
             Ok(v) => Some(v),
             Err(message) => {
                 let help = if d.value.trim().parse::<f64>().is_ok_and(f64::is_finite)
-                    && d.value.trim().bytes().all(|b| b.is_ascii_digit() || b == b'.')
+                    && d.value
+                        .trim()
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || b == b'.')
                 {
                     format!("add a unit: did you mean `{}s`?", d.value.trim())
                 } else {

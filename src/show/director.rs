@@ -110,6 +110,8 @@ struct Reload {
     script: Arc<Script>,
     plan: Arc<Vec<SegmentPlan>>,
     kind: ReloadKind,
+    /// Start the new rundown from the top (asked for: `--on-edit restart`).
+    from_top: bool,
 }
 
 /// A step produced but not yet on air.
@@ -270,10 +272,16 @@ impl Director {
     }
 
     /// Switches to `script` (already checked) at the next line (text fixes) or segment boundary
-    /// after what is on air. `schedule` changes apply at once.
+    /// after what is on air, continuing where the show was. `schedule` changes apply at once.
     pub fn reload(&self, script: Script) -> ReloadKind {
+        self.reload_with(script, false)
+    }
+
+    /// Like [`Director::reload`]; with `from_top` the new rundown starts from its first
+    /// segment at the next segment boundary (what was said may be said again: asked for).
+    pub fn reload_with(&self, script: Script, from_top: bool) -> ReloadKind {
         let mut s = self.lock();
-        let kind = if same_structure(&s.d.script, &script) {
+        let kind = if !from_top && same_structure(&s.d.script, &script) {
             ReloadKind::Line
         } else {
             ReloadKind::Segment
@@ -285,6 +293,7 @@ impl Director {
             script: Arc::new(script),
             plan,
             kind,
+            from_top,
         }));
         kind
     }
@@ -425,7 +434,11 @@ impl State {
         let Some(r) = self.d.pending.take() else {
             return;
         };
-        if r.kind == ReloadKind::Segment {
+        if r.from_top {
+            self.d.pos = Pos::default();
+            self.d.played.clear();
+            self.d.skip_played = false;
+        } else if r.kind == ReloadKind::Segment {
             // Continue after the segment just finished, found in the new rundown.
             let seg = self.d.pos.seg;
             let done = seg.checked_sub(1).and_then(|i| self.d.plan.get(i));

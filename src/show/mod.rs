@@ -84,6 +84,9 @@ pub struct ShowOptions {
     pub clock: ShowClock,
     /// Watch this script file and reload it on edits (hot reload).
     pub watch: Option<PathBuf>,
+    /// An accepted edit restarts the rundown from the top (default: continue where it was,
+    /// never replaying what was said in this pass).
+    pub restart_on_edit: bool,
 }
 
 /// What a show did, for the CLI and benchmarks.

@@ -70,7 +70,7 @@ pub fn run(
     };
     let sidecars = Sidecars::start(script, opts, events);
     let watcher = opts.watch.as_ref().and_then(|path| {
-        ReloadWatcher::start(path, director.clone(), events.clone())
+        ReloadWatcher::start(path, director.clone(), events.clone(), opts.restart_on_edit)
             .inspect_err(|e| tracing::error!("hot reload is off: cannot watch {}: {e}", path.display()))
             .ok()
     });

@@ -31,11 +31,13 @@ pub struct ReloadWatcher {
 }
 
 impl ReloadWatcher {
-    /// Watches `script` (and the files it includes) for edits.
+    /// Watches `script` (and the files it includes) for edits. `from_top`: each accepted edit
+    /// restarts the rundown from its first segment (see [`Director::reload_with`]).
     pub fn start(
         script: &Path,
         director: Arc<Director>,
         events: Events,
+        from_top: bool,
     ) -> Result<ReloadWatcher, notify::Error> {
         let (tx, rx) = channel();
         let mut watcher = notify::recommended_watcher(tx)?;
@@ -65,7 +67,7 @@ impl ReloadWatcher {
                         if now == last {
                             continue;
                         }
-                        if let Some(script) = reload(&path, &director, &events) {
+                        if let Some(script) = reload(&path, &director, &events, from_top) {
                             files = watched_files(&path, &script);
                             for dir in folders(&files).difference(&watching.clone()) {
                                 match watcher.watch(dir, RecursiveMode::NonRecursive) {
@@ -109,14 +111,14 @@ impl Drop for ReloadWatcher {
 }
 
 /// Loads the edited script and hands it to the director, or reports why not.
-fn reload(path: &Path, director: &Director, events: &Events) -> Option<Script> {
+fn reload(path: &Path, director: &Director, events: &Events, from_top: bool) -> Option<Script> {
     let shown = path.display().to_string();
     match Script::load(path) {
         Ok(script) => {
             for w in &script.warnings {
                 tracing::warn!("{w}");
             }
-            let kind = director.reload(script.clone());
+            let kind = director.reload_with(script.clone(), from_top);
             tracing::info!(
                 script = %shown,
                 "script edit accepted: takes effect at the next {}",

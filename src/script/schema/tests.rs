@@ -8,13 +8,13 @@ use std::path::Path;
 use serde::de::{self, Deserializer, Visitor};
 use serde_json::Value;
 
-use super::super::{duration, synthetic_catalogue};
 use super::super::raw::{
     RawCatalogue, RawChat, RawEvents, RawFaq, RawLine, RawPersona, RawProduct, RawSchedule,
     RawScript, RawShow,
 };
 use super::super::validate::{is_http_url, is_valid_id, parse_time};
 use super::super::yaml::{self, Node, NodeKind};
+use super::super::{duration, synthetic_catalogue};
 use super::*;
 
 // ---- a minimal regex matcher: ^ $ literals \d \s \S \. classes [..] groups | ? * + {n,m} ----
@@ -163,9 +163,9 @@ fn seq(res: &[Re], s: &[char], i: usize, k: &mut dyn FnMut(usize) -> bool) -> bo
         Re::Group(alts) => alts
             .iter()
             .any(|alt| seq(alt, s, i, &mut |j| seq(rest, s, j, k))),
-        Re::Repeat(atom, min, max) => repeat(atom, *min, *max, 0, s, i, &mut |j| {
-            seq(rest, s, j, k)
-        }),
+        Re::Repeat(atom, min, max) => {
+            repeat(atom, *min, *max, 0, s, i, &mut |j| seq(rest, s, j, k))
+        }
         atom => one(atom, s, i).is_some_and(|j| seq(rest, s, j, k)),
     }
 }
@@ -324,7 +324,10 @@ fn validate(root: &Value, schema: &Value, v: &Value, path: &str, errs: &mut Vec<
         let props = schema.get("properties").and_then(Value::as_object);
         for (k, val) in obj {
             let sub = format!("{path}/{k}");
-            match (props.and_then(|p| p.get(k)), schema.get("additionalProperties")) {
+            match (
+                props.and_then(|p| p.get(k)),
+                schema.get("additionalProperties"),
+            ) {
                 (Some(s), _) => validate(root, s, val, &sub, errs),
                 (None, Some(Value::Bool(false))) => errs.push(format!("{sub}: unknown key")),
                 (None, Some(s)) if s.is_object() => validate(root, s, val, &sub, errs),
@@ -645,9 +648,34 @@ fn schema_enums_are_the_runtime_names() {
 fn schema_patterns_agree_with_the_parser() {
     let d = duration_pattern();
     for t in [
-        "2s", "500ms", "1.5s", "1m", "1m30s", "1h", "1s500ms", "1h30m", "0s", "2h15m10s250ms",
-        "1m500ms", "2 minutes", "2", "", "s", "1.2.3s", "30s1m", "1m1m", "-2s", "2sec", "2 s",
-        "1d", ".5s", "1.s", " 2s", "ms", "1ms2s", "1hms",
+        "2s",
+        "500ms",
+        "1.5s",
+        "1m",
+        "1m30s",
+        "1h",
+        "1s500ms",
+        "1h30m",
+        "0s",
+        "2h15m10s250ms",
+        "1m500ms",
+        "2 minutes",
+        "2",
+        "",
+        "s",
+        "1.2.3s",
+        "30s1m",
+        "1m1m",
+        "-2s",
+        "2sec",
+        "2 s",
+        "1d",
+        ".5s",
+        "1.s",
+        " 2s",
+        "ms",
+        "1ms2s",
+        "1hms",
     ] {
         assert_eq!(
             regex_match(&d, t),
@@ -717,16 +745,20 @@ fn broken_scripts_are_invalid_against_the_schema_where_the_parser_says() {
     let s = json_schema();
     let e = errors(&s, &yaml_file("tests/fixtures/scripts/unknown-key.yaml"));
     assert!(
-        e.iter().any(|e| e == "/products/0/selling_ponts: unknown key"),
+        e.iter()
+            .any(|e| e == "/products/0/selling_ponts: unknown key"),
         "{e:#?}"
     );
     assert!(
-        e.iter().any(|e| e.starts_with("/segments/0: matches 0 of oneOf")),
+        e.iter()
+            .any(|e| e.starts_with("/segments/0: matches 0 of oneOf")),
         "{e:#?}"
     );
     let e = errors(&s, &yaml_file("tests/fixtures/scripts/bad-duration.yaml"));
     assert_eq!(
-        e.iter().filter(|e| e.contains("matches 0 of oneOf")).count(),
+        e.iter()
+            .filter(|e| e.contains("matches 0 of oneOf"))
+            .count(),
         2,
         "{e:#?}"
     );
@@ -749,7 +781,8 @@ fn broken_scripts_are_invalid_against_the_schema_where_the_parser_says() {
         "{e:#?}"
     );
     assert!(
-        e.iter().any(|e| e.starts_with("/events/webhook_retries: 50")),
+        e.iter()
+            .any(|e| e.starts_with("/events/webhook_retries: 50")),
         "{e:#?}"
     );
 }

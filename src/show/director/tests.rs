@@ -308,3 +308,19 @@ fn structural_edit_takes_effect_at_the_segment_boundary_without_replaying() {
     assert_eq!(s, ["3、2、1，", "上链接！", "面霜一。", "晚安。"]);
     assert!(!s.contains(&"粉底一。".to_string()));
 }
+
+#[test]
+fn reload_from_top_restarts_the_rundown_when_asked() {
+    let d = Director::new(script(RUNDOWN), ShowClock::now(), false);
+    let mut sim = Sim::new();
+    while let Some((_, item)) = sim.step(&d, 4) {
+        if matches!(&item, Item::Speak { text, .. } if text == "口红三。") {
+            break;
+        }
+    }
+    let fixed = RUNDOWN.replace("口红一。", "口红一改。");
+    assert_eq!(d.reload_with(script(&fixed), true), ReloadKind::Segment);
+    let s = said(&sim.run(&d, 80));
+    // Product a finishes, then the new rundown from its first segment.
+    assert_eq!(s[..4], ["3、2、1，", "上链接！", "欢迎来到直播间！", "口红一改。"]);
+}
