@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use anchor::avatar::AvatarManifest;
 use anchor::events::Events;
-use anchor::script::{Script, ScriptError, Severity};
+use anchor::script::{CheckReport, Script, ScriptError};
 use anchor::server::{Server, ServerConfig};
 use anchor::show::{self, Mode, ShowClock, ShowOptions, ShowReport};
 use anchor::stream::Outputs;
@@ -76,7 +76,11 @@ enum Command {
         video: VideoArgs,
     },
     /// Print the JSON Schema of the show script format (for editor autocompletion).
-    Schema,
+    Schema {
+        /// The schema of an included product catalogue instead.
+        #[arg(long)]
+        catalogue: bool,
+    },
     /// Check a script: every problem with file:line:col (errors and warnings, with rule names);
     /// exit code 1 if there are errors.
     Check {
@@ -337,7 +341,14 @@ fn real_main() -> Result<ExitCode> {
             }
         }
         Command::Check { script, format } => return check(&script, format),
-        Command::Schema => println!("{:#}", anchor::script::json_schema()),
+        Command::Schema { catalogue } => {
+            let schema = if catalogue {
+                anchor::script::catalogue_json_schema()
+            } else {
+                anchor::script::json_schema()
+            };
+            println!("{schema:#}");
+        }
         Command::Say {
             text,
             output,
@@ -458,46 +469,28 @@ fn run_show(
 }
 
 fn check(path: &Path, format: Format) -> Result<ExitCode> {
-    let (problems, summary) = match Script::load(path) {
-        Ok(script) => {
-            let summary = format!(
-                "{}: ok ({} products, {} segments, {} warnings)",
-                path.display(),
-                script.products.len(),
-                script.segments.len(),
-                script.warnings.len()
-            );
-            (script.warnings, Some(summary))
-        }
-        Err(e) if format == Format::Text && e.diagnostics().is_empty() => {
-            // A file-level error (missing, unreadable, binary): one clear line.
-            eprintln!("{e}");
-            return Ok(ExitCode::FAILURE);
-        }
-        Err(e) => (e.to_diagnostics(), None),
-    };
-    let ok = summary.is_some();
-    if format == Format::Json {
-        let errors = problems.iter().filter(|d| d.severity == Severity::Error).count();
-        println!(
-            "{}",
-            serde_json::json!({
-                "ok": ok,
-                "file": path,
-                "errors": errors,
-                "warnings": problems.len() - errors,
-                "problems": problems,
-            })
-        );
-    } else {
-        for d in &problems {
-            eprintln!("{d}");
-        }
-        if let Some(summary) = summary {
-            println!("{summary}");
+    let result = Script::load(path);
+    let report = CheckReport::new(path, &result);
+    match (format, &result) {
+        (Format::Json, _) => println!("{}", serde_json::to_string(&report)?),
+        // A file-level error (missing, unreadable, binary): one clear line.
+        (Format::Text, Err(e)) if e.diagnostics().is_empty() => eprintln!("{e}"),
+        (Format::Text, _) => {
+            for d in &report.problems {
+                eprintln!("{d}");
+            }
+            if let Ok(script) = &result {
+                println!(
+                    "{}: ok ({} products, {} segments, {} warnings)",
+                    path.display(),
+                    script.products.len(),
+                    script.segments.len(),
+                    report.warnings
+                );
+            }
         }
     }
-    Ok(if ok {
+    Ok(if report.ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -650,7 +643,10 @@ fn bench_reload(script_path: &Path) -> Result<()> {
     let script = Script::load(script_path)?;
     let text_fix = edited(&script, false);
     let structural = edited(&script, true);
-    println!("{:<10} {:>7} {:>9} {:>9} {:>9}", "edit", "n", "median s", "p90 s", "max s");
+    println!(
+        "{:<10} {:>7} {:>9} {:>9} {:>9}",
+        "edit", "n", "median s", "p90 s", "max s"
+    );
     for (name, edit) in [("text", &text_fix), ("rundown", &structural)] {
         let samples = show::bench::reload_latency(&script, edit, 600.0, 20.0)?;
         let mut l: Vec<f64> = samples.iter().map(|s| s.latency()).collect();
@@ -659,7 +655,13 @@ fn bench_reload(script_path: &Path) -> Result<()> {
             bail!("no reload took effect");
         }
         let q = |p: f64| l[((l.len() - 1) as f64 * p).round() as usize];
-        println!("{name:<10} {:>7} {:>9.2} {:>9.2} {:>9.2}", l.len(), q(0.5), q(0.9), q(1.0));
+        println!(
+            "{name:<10} {:>7} {:>9.2} {:>9.2} {:>9.2}",
+            l.len(),
+            q(0.5),
+            q(0.9),
+            q(1.0)
+        );
     }
     Ok(())
 }

@@ -36,14 +36,11 @@ fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
 }
 
 fn read_events(dir: &std::path::Path) -> Vec<Value> {
-    let Some(log) = std::fs::read_dir(dir)
-        .ok()
-        .and_then(|d| {
-            d.flatten()
-                .map(|e| e.path())
-                .find(|p| p.to_string_lossy().ends_with(".events.jsonl"))
-        })
-    else {
+    let Some(log) = std::fs::read_dir(dir).ok().and_then(|d| {
+        d.flatten()
+            .map(|e| e.path())
+            .find(|p| p.to_string_lossy().ends_with(".events.jsonl"))
+    }) else {
         return Vec::new();
     };
     std::fs::read_to_string(log)
@@ -71,7 +68,16 @@ fn valid_and_invalid_edits_while_on_air() {
         .arg(&out)
         .args(["--seconds", "30", "--http", "off", "--lipsync"])
         .arg(&lipsync)
-        .args(["--width", "640", "--height", "360", "--out-width", "640", "--out-height", "360"])
+        .args([
+            "--width",
+            "640",
+            "--height",
+            "360",
+            "--out-width",
+            "640",
+            "--out-height",
+            "360",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -92,13 +98,21 @@ fn valid_and_invalid_edits_while_on_air() {
     });
 
     // An invalid edit: the show keeps the last good script and reports where the problem is.
-    std::fs::write(&script, edited.replace("say: 质地很顺滑。", "say: [质地很顺滑。")).unwrap();
+    std::fs::write(
+        &script,
+        edited.replace("say: 质地很顺滑。", "say: [质地很顺滑。"),
+    )
+    .unwrap();
     wait_for("script_rejected", Duration::from_secs(10), || {
         has(&read_events(&recordings), "script_rejected")
     });
 
     let o = child.wait_with_output().unwrap();
-    assert!(o.status.success(), "run failed:\n{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "run failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let ev = read_events(&recordings);
     let rejected = ev.iter().find(|e| e["type"] == "script_rejected").unwrap();
     let first = rejected["errors"][0].as_str().unwrap();
@@ -109,7 +123,10 @@ fn valid_and_invalid_edits_while_on_air() {
         "file:line:col in {first}"
     );
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.contains("rejected"), "the error is logged:\n{stderr}");
+    assert!(
+        stderr.contains("rejected"),
+        "the error is logged:\n{stderr}"
+    );
     // The new line went on air, after the reload.
     let reloaded = ev.iter().find(|e| e["type"] == "script_reloaded").unwrap();
     let track: Value = serde_json::from_slice(&std::fs::read(&lipsync).unwrap()).unwrap();
@@ -135,7 +152,10 @@ fn valid_and_invalid_edits_while_on_air() {
         let start: f64 = p["format"]["start_time"].as_str().unwrap().parse().unwrap();
         let dur: f64 = p["format"]["duration"].as_str().unwrap().parse().unwrap();
         if let Some(end) = prev_end {
-            assert!((start - end).abs() < 0.1, "{seg}: starts at {start}, previous ended at {end}");
+            assert!(
+                (start - end).abs() < 0.1,
+                "{seg}: starts at {start}, previous ended at {end}"
+            );
         }
         prev_end = Some(start + dur);
     }
@@ -149,7 +169,12 @@ fn valid_and_invalid_edits_while_on_air() {
         .expect("a recording");
     for (stream, step) in [("v:0", 1.0 / 30.0), ("a:0", 1024.0 / 48000.0)] {
         let p = ffprobe_json(
-            &["-select_streams", stream, "-show_entries", "packet=pts_time"],
+            &[
+                "-select_streams",
+                stream,
+                "-show_entries",
+                "packet=pts_time",
+            ],
             &rec,
         );
         let mut pts: Vec<f64> = p["packets"]
@@ -163,8 +188,18 @@ fn valid_and_invalid_edits_while_on_air() {
         // The first video frame may start up to one AAC priming delay (1024 samples) early:
         // the muxer shifts timestamps so none is negative. After it, every step is one frame.
         let priming = 1024.0 / 48000.0;
-        assert!(pts[1] - pts[0] < step + priming + 1e-3, "{stream}: first step {}", pts[1] - pts[0]);
-        let worst = pts[1..].windows(2).map(|w| w[1] - w[0]).fold(0.0f64, f64::max);
-        assert!(worst < step * 1.5, "{stream}: largest step {worst:.4} s (expected {step:.4})");
+        assert!(
+            pts[1] - pts[0] < step + priming + 1e-3,
+            "{stream}: first step {}",
+            pts[1] - pts[0]
+        );
+        let worst = pts[1..]
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .fold(0.0f64, f64::max);
+        assert!(
+            worst < step * 1.5,
+            "{stream}: largest step {worst:.4} s (expected {step:.4})"
+        );
     }
 }

@@ -39,7 +39,16 @@ fn link_push_events_chapters_and_card() {
     let o = run(anchor()
         .args(["render", "tests/fixtures/shows/link-zh.yaml", "-o"])
         .arg(&mp4)
-        .args(["--width", "640", "--height", "360", "--out-width", "640", "--out-height", "360"]));
+        .args([
+            "--width",
+            "640",
+            "--height",
+            "360",
+            "--out-width",
+            "640",
+            "--out-height",
+            "360",
+        ]));
     assert!(o.status.success(), "render failed:\n{}", stderr(&o));
 
     // Event log: ids contiguous, pts non-decreasing, the show's story in order.
@@ -57,7 +66,13 @@ fn link_push_events_chapters_and_card() {
         .collect();
     assert_eq!(
         story,
-        ["product_started", "link_pushed", "product_ended", "product_started", "product_ended"]
+        [
+            "product_started",
+            "link_pushed",
+            "product_ended",
+            "product_started",
+            "product_ended"
+        ]
     );
     let link = of_type(&ev, "link_pushed")[0];
     assert_eq!(link["product"], "lipstick-01");
@@ -81,7 +96,10 @@ fn link_push_events_chapters_and_card() {
         "link_pushed at {pts:.3} s, speech of 上链接 starts at {onset:.3} s"
     );
     // And it is really the call: the countdown before it, speech right after it.
-    assert!((at(pts)..at(pts + 0.3)).any(|i| rms[i] > 0.02), "speech after the event");
+    assert!(
+        (at(pts)..at(pts + 0.3)).any(|i| rms[i] > 0.02),
+        "speech after the event"
+    );
     let lipsync: Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("show.lipsync.json")).unwrap())
             .unwrap();
@@ -92,7 +110,10 @@ fn link_push_events_chapters_and_card() {
         .find(|s| s["text"] == "上链接！")
         .expect("the call is spoken");
     let word0 = call["words"][0]["start"].as_f64().unwrap();
-    assert!((pts - word0).abs() <= 1.0 / FPS, "event {pts} vs first word {word0}");
+    assert!(
+        (pts - word0).abs() <= 1.0 / FPS,
+        "event {pts} vs first word {word0}"
+    );
 
     // Chapters: one per product segment, matching the events, in JSON, WebVTT and the MP4.
     let started = of_type(&ev, "product_started");
@@ -141,7 +162,11 @@ fn link_push_events_chapters_and_card() {
         px
     };
     let (a, b) = (corner(before.max(0.0)), corner(during));
-    let diff = a.iter().zip(&b).map(|(x, y)| (*x as f64 - *y as f64).abs()).sum::<f64>()
+    let diff = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (*x as f64 - *y as f64).abs())
+        .sum::<f64>()
         / a.len() as f64;
     assert!(diff > 12.0, "card region mean change {diff:.1} (0-255)");
 }

@@ -153,7 +153,15 @@ impl Overlay {
         let mut patch = Canvas::new(w, h);
         patch.rounded_rect(0.0, 0.0, w as f32, h as f32, pad, [0.07, 0.06, 0.10], 0.78);
         // An accent bar on the left edge.
-        patch.rounded_rect(0.0, pad, pad * 0.25, h as f32 - pad * 2.0, pad * 0.12, [1.0, 0.42, 0.48], 1.0);
+        patch.rounded_rect(
+            0.0,
+            pad,
+            pad * 0.25,
+            h as f32 - pad * 2.0,
+            pad * 0.12,
+            [1.0, 0.42, 0.48],
+            1.0,
+        );
         let mut y = pad;
         for (text, px, rgb) in &lines {
             let scaled = font.as_scaled(PxScale::from(*px));

@@ -823,7 +823,7 @@ fn fixture_lint_warnings_load_with_warnings() {
         got,
         vec![
             (12, 13, Severity::Warning, RULE_FAQ_COLLISION, "it is already at line 10:13; keep one".to_string()),
-            (17, 20, Severity::Warning, RULE_FAQ_COLLISION, "the host cannot tell which answer to give (the first is at line 10:18): name the product in the question, or keep it in one FAQ".to_string()),
+            (17, 20, Severity::Warning, RULE_FAQ_COLLISION, "asked without naming a product, it is answered for the product on air, from anywhere else it is ambiguous (the first is at line 10:18): name the product in the question, or keep it in one FAQ".to_string()),
             (20, 10, Severity::Warning, RULE_BREATH, "add a comma (，) after `久显色不拔干`".to_string()),
             (21, 10, Severity::Warning, RULE_BREATH, "add a comma after `stays on all day`".to_string()),
         ]

@@ -678,7 +678,7 @@ impl<'s> Validator<'s> {
                         ),
                     )
                     .help(format!(
-                        "the host cannot tell which answer to give (the first is at {place}): name the product in the question, or keep it in one FAQ"
+                        "asked without naming a product, it is answered for the product on air, from anywhere else it is ambiguous (the first is at {place}): name the product in the question, or keep it in one FAQ"
                     )),
                 );
             }

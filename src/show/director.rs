@@ -470,24 +470,25 @@ fn same_structure(a: &Script, b: &Script) -> bool {
         }
     }
     a.segments.len() == b.segments.len()
-        && a.segments.iter().zip(&b.segments).all(|(x, y)| match (x, y) {
-            (Segment::Line(l), Segment::Line(m)) => kind(l) == kind(m),
-            (
-                Segment::Product {
-                    product: p,
-                    lines: l,
-                },
-                Segment::Product {
-                    product: q,
-                    lines: m,
-                },
-            ) => {
-                p == q
-                    && l.len() == m.len()
-                    && l.iter().zip(m).all(|(x, y)| kind(x) == kind(y))
-            }
-            _ => false,
-        })
+        && a.segments
+            .iter()
+            .zip(&b.segments)
+            .all(|(x, y)| match (x, y) {
+                (Segment::Line(l), Segment::Line(m)) => kind(l) == kind(m),
+                (
+                    Segment::Product {
+                        product: p,
+                        lines: l,
+                    },
+                    Segment::Product {
+                        product: q,
+                        lines: m,
+                    },
+                ) => {
+                    p == q && l.len() == m.len() && l.iter().zip(m).all(|(x, y)| kind(x) == kind(y))
+                }
+                _ => false,
+            })
 }
 
 #[cfg(test)]

@@ -71,7 +71,9 @@ pub fn run(
     let sidecars = Sidecars::start(script, opts, events);
     let watcher = opts.watch.as_ref().and_then(|path| {
         ReloadWatcher::start(path, director.clone(), events.clone(), opts.restart_on_edit)
-            .inspect_err(|e| tracing::error!("hot reload is off: cannot watch {}: {e}", path.display()))
+            .inspect_err(|e| {
+                tracing::error!("hot reload is off: cannot watch {}: {e}", path.display())
+            })
             .ok()
     });
     // On an early return below, dropping `rx` ends the voice thread at its next send.
@@ -105,7 +107,10 @@ pub fn run(
         events,
         report: ShowReport::default(),
         animator: Animator::new(opts.seed),
-        lipsync: opts.lipsync.as_ref().map(|_| super::LipsyncTrack::new(opts.fps)),
+        lipsync: opts
+            .lipsync
+            .as_ref()
+            .map(|_| super::LipsyncTrack::new(opts.fps)),
         chapters: Vec::new(),
         card: CardState::default(),
         audio: VecDeque::new(),
@@ -275,7 +280,11 @@ impl OnAir<'_> {
         let started = self.director.started(clip.seq, at);
         if let Some(kind) = started.reload_applied {
             let script = self.director.script();
-            tracing::info!(pts = at, "script edit on air (at the {} boundary)", kind.name());
+            tracing::info!(
+                pts = at,
+                "script edit on air (at the {} boundary)",
+                kind.name()
+            );
             self.emit(
                 at,
                 EventKind::ScriptReloaded {
@@ -536,12 +545,7 @@ fn push_frame(
 }
 
 /// Asks the director for steps and synthesizes them, ahead, into the bounded channel.
-fn voice_thread(
-    mut voice: DefaultVoice,
-    director: &Director,
-    tx: Sender<Clip>,
-    stop: &AtomicBool,
-) {
+fn voice_thread(mut voice: DefaultVoice, director: &Director, tx: Sender<Clip>, stop: &AtomicBool) {
     while !stop.load(Ordering::Relaxed) {
         let Some(Planned { seq, epoch, item }) = director.next() else {
             return;

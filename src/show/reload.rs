@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use std::sync::mpsc::{RecvTimeoutError, channel};
 use notify::{RecursiveMode, Watcher as _};
+use std::sync::mpsc::{RecvTimeoutError, channel};
 
 use super::director::Director;
 use crate::events::{EventKind, Events};
@@ -129,7 +129,9 @@ fn reload(path: &Path, director: &Director, events: &Events, from_top: bool) -> 
         Err(e) => {
             let errors: Vec<String> = e.to_string().lines().map(str::to_owned).collect();
             for line in &errors {
-                tracing::error!("script edit rejected, still playing the last good version: {line}");
+                tracing::error!(
+                    "script edit rejected, still playing the last good version: {line}"
+                );
             }
             events.emit(
                 director.now_pts(),

@@ -180,9 +180,15 @@ mod tests {
         // 2026-11-23 is a Monday.
         assert!(!s.on_air(ts("2026-11-23T22:59:00+08:00")));
         assert!(s.on_air(ts("2026-11-23T23:00:00+08:00")));
-        assert!(s.on_air(ts("2026-11-24T03:30:00+08:00")), "Tuesday early hours");
+        assert!(
+            s.on_air(ts("2026-11-24T03:30:00+08:00")),
+            "Tuesday early hours"
+        );
         assert!(s.on_air(ts("2026-11-24T07:59:00+08:00")));
-        assert!(!s.on_air(ts("2026-11-24T08:00:00+08:00")), "end is exclusive");
+        assert!(
+            !s.on_air(ts("2026-11-24T08:00:00+08:00")),
+            "end is exclusive"
+        );
         // Tuesday 23:00 is not a Monday start; Monday 03:00 belongs to Sunday's (absent) window.
         assert!(!s.on_air(ts("2026-11-24T23:30:00+08:00")));
         assert!(!s.on_air(ts("2026-11-23T03:00:00+08:00")));
@@ -216,7 +222,12 @@ mod tests {
     #[test]
     fn next_start_finds_the_next_opening() {
         let s = Schedule::new(&[
-            window(&[Weekday::Mon, Weekday::Fri], (23, 0), (8, 0), "Asia/Shanghai"),
+            window(
+                &[Weekday::Mon, Weekday::Fri],
+                (23, 0),
+                (8, 0),
+                "Asia/Shanghai",
+            ),
             window(&[Weekday::Sat], (12, 0), (13, 0), "Asia/Shanghai"),
         ]);
         // Saturday 2026-11-21 10:00 Beijing → Saturday 12:00.

@@ -114,13 +114,29 @@ pub fn greeting_and_disclosure(script: &Script, with_greeting: bool) -> Vec<Item
     let mut items = Vec::new();
     let greeting = script.persona.greeting.trim();
     if with_greeting && !greeting.is_empty() {
-        speech(&mut items, greeting, lang, Emphasis::Normal, Some(Gesture::Wave), None, None);
+        speech(
+            &mut items,
+            greeting,
+            lang,
+            Emphasis::Normal,
+            Some(Gesture::Wave),
+            None,
+            None,
+        );
         items.push(Item::Silence(LINE_GAP.saturating_sub(SENTENCE_GAP)));
     }
     let disclosure = script.show.disclosure.trim();
     if !disclosure.is_empty() {
         items.push(Item::Mark(Mark::Disclosure(disclosure.to_owned())));
-        speech(&mut items, disclosure, lang, Emphasis::Normal, None, None, None);
+        speech(
+            &mut items,
+            disclosure,
+            lang,
+            Emphasis::Normal,
+            None,
+            None,
+            None,
+        );
         items.push(Item::Silence(LINE_GAP.saturating_sub(SENTENCE_GAP)));
     }
     items
@@ -299,7 +315,10 @@ segments:
         assert_eq!(plans[0].key, SegmentKey::Line("欢迎来到直播间！".into()));
         assert_eq!(plans[1].key, SegmentKey::Product("a".into()));
         let a: Vec<&Item> = plans[1].steps.iter().map(|s| &s.item).collect();
-        assert_eq!(a.first(), Some(&&Item::Mark(Mark::ProductStarted("a".into()))));
+        assert_eq!(
+            a.first(),
+            Some(&&Item::Mark(Mark::ProductStarted("a".into())))
+        );
         assert_eq!(a.last(), Some(&&Item::Mark(Mark::ProductEnded("a".into()))));
         assert_eq!(texts(&a), ["开场句。", "接着说！", "3、2、1，", "上链接！"]);
         assert!(opens_with_greeting(&s));
@@ -341,12 +360,27 @@ segments:
             .filter(|s| s.line == 2)
             .map(|s| &s.item)
             .collect();
-        assert!(matches!(cue[0], Item::Speak { link: None, gesture: Some(Gesture::Point), .. }));
+        assert!(matches!(
+            cue[0],
+            Item::Speak {
+                link: None,
+                gesture: Some(Gesture::Point),
+                ..
+            }
+        ));
         assert_eq!(cue[1], &Item::Silence(COUNTDOWN_BEAT));
         assert!(
             matches!(cue[2], Item::Speak { text, link: Some(p), .. } if text == "上链接！" && p == "a")
         );
-        assert!(plans[1].steps.iter().filter(|s| s.line == 2).next().unwrap().line_start);
+        assert!(
+            plans[1]
+                .steps
+                .iter()
+                .filter(|s| s.line == 2)
+                .next()
+                .unwrap()
+                .line_start
+        );
     }
 
     #[test]
@@ -355,8 +389,12 @@ segments:
         let items = greeting_and_disclosure(&s, true);
         let refs: Vec<&Item> = items.iter().collect();
         assert_eq!(texts(&refs)[0], "欢迎来到直播间！");
-        assert!(items.contains(&Item::Mark(Mark::Disclosure("本直播间由AI数字人主播讲解".into()))));
+        assert!(items.contains(&Item::Mark(Mark::Disclosure(
+            "本直播间由AI数字人主播讲解".into()
+        ))));
         let without = greeting_and_disclosure(&s, false);
-        assert!(!texts(&without.iter().collect::<Vec<_>>()).contains(&"欢迎来到直播间！".to_string()));
+        assert!(
+            !texts(&without.iter().collect::<Vec<_>>()).contains(&"欢迎来到直播间！".to_string())
+        );
     }
 }

@@ -235,7 +235,13 @@ fn insert_at_next_sentence_resumes_at_the_following_sentence() {
     }
     let epoch = d.epoch();
     d.insert(
-        timeline::utterance("好多姐妹问价格。", crate::voice::Language::ZhCn, Emphasis::Normal, None, None),
+        timeline::utterance(
+            "好多姐妹问价格。",
+            crate::voice::Language::ZhCn,
+            Emphasis::Normal,
+            None,
+            None,
+        ),
         InsertAt::NextSentence,
     );
     assert!(d.epoch() > epoch, "queued clips are taken back");
@@ -255,13 +261,22 @@ fn insert_now_interrupts_and_says_the_sentence_again() {
         }
     }
     d.insert(
-        timeline::utterance("稍等，我先回答一下这位姐妹。", crate::voice::Language::ZhCn, Emphasis::Normal, None, None),
+        timeline::utterance(
+            "稍等，我先回答一下这位姐妹。",
+            crate::voice::Language::ZhCn,
+            Emphasis::Normal,
+            None,
+            None,
+        ),
         InsertAt::Now,
     );
     assert!(d.take_cut(), "the sentence on air is cut");
     assert!(!d.take_cut(), "once");
     let rest = said(&sim.run(&d, 40));
-    assert_eq!(rest[..3], ["稍等，我先回答一下这位姐妹。", "口红二。", "口红三。"]);
+    assert_eq!(
+        rest[..3],
+        ["稍等，我先回答一下这位姐妹。", "口红二。", "口红三。"]
+    );
 }
 
 #[test]
@@ -273,7 +288,9 @@ fn text_fix_takes_effect_at_the_next_line() {
             break;
         }
     }
-    let fixed = RUNDOWN.replace("口红二。", "口红二改。").replace("口红三。", "口红三改。");
+    let fixed = RUNDOWN
+        .replace("口红二。", "口红二改。")
+        .replace("口红三。", "口红三改。");
     assert_eq!(d.reload(script(&fixed)), ReloadKind::Line);
     let rest = sim.run(&d, 60);
     // The line on air finishes as it was; the next line is the new text.
@@ -322,5 +339,8 @@ fn reload_from_top_restarts_the_rundown_when_asked() {
     assert_eq!(d.reload_with(script(&fixed), true), ReloadKind::Segment);
     let s = said(&sim.run(&d, 80));
     // Product a finishes, then the new rundown from its first segment.
-    assert_eq!(s[..4], ["3、2、1，", "上链接！", "欢迎来到直播间！", "口红一改。"]);
+    assert_eq!(
+        s[..4],
+        ["3、2、1，", "上链接！", "欢迎来到直播间！", "口红一改。"]
+    );
 }
