@@ -153,7 +153,8 @@ pub struct Director {
 }
 
 impl Director {
-    /// A director for `script`. `looping`: replay the rundown until stopped.
+    /// A director for `script`. `loop_allowed`: the rundown may loop (when the script says
+    /// so) and the `schedule` applies; without it, one pass is played, whatever the time.
     pub fn new(script: Script, clock: ShowClock, loop_allowed: bool) -> Director {
         let plan = Arc::new(timeline::plan(&script));
         let schedule = Schedule::new(&script.show.schedule);
@@ -396,7 +397,8 @@ impl State {
         // Where the step being planned will go on air, as far as known (silence ahead).
         let ahead: f64 = self.inflight.iter().map(|f| f.secs).sum();
         let wall = self.clock.at(self.now_pts + ahead);
-        if !self.schedule.on_air(wall) {
+        // A one-pass render plays the rundown whatever the time; schedules rule looping shows.
+        if self.loop_allowed && !self.schedule.on_air(wall) {
             if self.d.on_air == Some(false) {
                 return Some(Item::Silence(OFF_AIR_TICK));
             }

@@ -344,3 +344,17 @@ fn reload_from_top_restarts_the_rundown_when_asked() {
         ["3、2、1，", "上链接！", "欢迎来到直播间！", "口红一改。"]
     );
 }
+
+#[test]
+fn a_one_pass_render_ignores_a_closed_schedule() {
+    let yaml = RUNDOWN.replace(
+        "disclosure_every: 0s }",
+        "disclosure_every: 0s, schedule: [{ days: [mon], from: \"01:00\", to: \"02:00\", tz: UTC }] }",
+    );
+    // Saturday noon: closed. Looping (on air): silence only; one pass: the rundown.
+    let closed = clock("2026-11-21T12:00:00Z");
+    let on_air = Director::new(script(&yaml), closed, true);
+    assert!(said(&Sim::new().run(&on_air, 50)).is_empty());
+    let render = Director::new(script(&yaml), closed, false);
+    assert_eq!(said(&Sim::new().run(&render, 1000)).len(), 8);
+}
