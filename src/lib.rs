@@ -11,6 +11,8 @@
 //! clock every stage shares. Chat and brain (viewer questions) plug into `show` later.
 
 pub mod avatar;
+pub mod brain;
+pub mod chat;
 pub mod events;
 pub mod home;
 pub mod media;

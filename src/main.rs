@@ -1,6 +1,7 @@
 //! The `anchor` command line: run a show live, render it to a file, check a script, speak a
 //! line, generate the default avatar, benchmark.
 
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -10,10 +11,13 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use anchor::avatar::AvatarManifest;
+use anchor::brain::{Brain, BrainConfig, ShowContext};
+use anchor::chat::moderation::{Incoming, Moderator};
+use anchor::chat::{Inbox, Replay};
 use anchor::events::Events;
 use anchor::script::{CheckReport, Script, ScriptError};
-use anchor::server::{Server, ServerConfig};
-use anchor::show::{self, Mode, ShowClock, ShowOptions, ShowReport};
+use anchor::server::{AppState, Server, ServerConfig};
+use anchor::show::{self, ChatOptions, Mode, ShowClock, ShowOptions, ShowReport};
 use anchor::stream::Outputs;
 use anchor::voice::{self, DefaultVoice, Emphasis, Language, Synthesizer, Utterance};
 
@@ -53,6 +57,8 @@ enum Command {
         #[arg(long)]
         lipsync: Option<PathBuf>,
         #[command(flatten)]
+        chat: ChatArgs,
+        #[command(flatten)]
         video: VideoArgs,
     },
     /// Render the show to an MP4 file as fast as the machine allows (same pipeline as `run`).
@@ -73,7 +79,24 @@ enum Command {
         #[arg(long)]
         watch: bool,
         #[command(flatten)]
+        chat: ChatArgs,
+        #[command(flatten)]
         video: VideoArgs,
+    },
+    /// Answer viewer questions from a script without rendering (one JSON object per line with
+    /// --json; `-` reads one question per line from stdin).
+    Ask {
+        #[arg(long)]
+        script: PathBuf,
+        /// The product on air (default: none).
+        #[arg(long)]
+        product: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        embedder: Option<PathBuf>,
+        /// The question, or `-` for stdin.
+        question: String,
     },
     /// Print the JSON Schema of the show script format (for editor autocompletion).
     Schema {
@@ -155,6 +178,49 @@ struct VideoArgs {
     clock_start: Option<String>,
 }
 
+#[derive(Args, Clone)]
+struct ChatArgs {
+    /// Answer no chat.
+    #[arg(long)]
+    no_chat: bool,
+    /// Also read chat from stdin, one message per line (`user: text` or `text`).
+    #[arg(long)]
+    chat_stdin: bool,
+    /// Replay chat from a JSON-lines file ({"at": media seconds, "user", "name", "text"}).
+    #[arg(long)]
+    chat_replay: Option<PathBuf>,
+    /// Sentence-embedding model folder (BERT family: config.json, model.safetensors,
+    /// tokenizer.json); default: models/all-minilm-l6-v2 when present.
+    #[arg(long)]
+    embedder: Option<PathBuf>,
+}
+
+impl ChatArgs {
+    /// The chat setup for a show; `inbox` is where live sources write.
+    fn options(&self, inbox: Option<Inbox>) -> Result<Option<ChatOptions>> {
+        if self.no_chat {
+            return Ok(None);
+        }
+        let replay = match &self.chat_replay {
+            Some(p) => Some(Replay::load(p).with_context(|| format!("cannot read chat replay {}", p.display()))?),
+            None => None,
+        };
+        if self.chat_stdin
+            && let Some(inbox) = &inbox
+        {
+            anchor::chat::spawn_stdin(inbox.clone())?;
+        }
+        Ok(Some(ChatOptions {
+            inbox,
+            replay,
+            brain: BrainConfig {
+                embedder: self.embedder.clone(),
+                ..BrainConfig::default()
+            },
+        }))
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum OnEdit {
     Continue,
@@ -166,6 +232,7 @@ enum Suite {
     Render,
     Script,
     Reload,
+    Chat,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -258,6 +325,7 @@ fn real_main() -> Result<ExitCode> {
             no_watch,
             on_edit,
             lipsync,
+            chat,
             video,
         } => {
             let outputs = Outputs::Live {
@@ -265,9 +333,12 @@ fn real_main() -> Result<ExitCode> {
                 recording: out.join("recordings").join(format!("{}.mp4", timestamp())),
             };
             let events = Events::new();
+            let inbox = (!chat.no_chat).then(Inbox::new);
             let server = match ServerConfig::from_flag(&http)? {
                 Some(cfg) => {
-                    let server = Server::start(cfg, events.clone())?;
+                    let mut state = AppState::new(events.clone());
+                    state.chat = inbox.clone();
+                    let server = Server::start_with(cfg, state)?;
                     println!("events: http://{}/api/events", server.local_addr());
                     Some(server)
                 }
@@ -280,6 +351,7 @@ fn real_main() -> Result<ExitCode> {
                 lipsync,
                 watch: !no_watch,
                 restart_on_edit: on_edit == OnEdit::Restart,
+                chat: chat.options(inbox)?,
             };
             let report = run_show(&script, show, &video, &events);
             if let Some(server) = server
@@ -311,6 +383,7 @@ fn real_main() -> Result<ExitCode> {
             lipsync,
             report: report_path,
             watch,
+            chat,
             video,
         } => {
             let lipsync = lipsync.unwrap_or_else(|| output.with_extension("lipsync.json"));
@@ -323,6 +396,11 @@ fn real_main() -> Result<ExitCode> {
                 lipsync: Some(lipsync.clone()),
                 watch,
                 restart_on_edit: false,
+                chat: if chat.chat_replay.is_some() {
+                    chat.options(None)?
+                } else {
+                    None
+                },
             };
             let report = run_show(&script, show, &video, &Events::new())?;
             println!(
@@ -341,6 +419,13 @@ fn real_main() -> Result<ExitCode> {
             }
         }
         Command::Check { script, format } => return check(&script, format),
+        Command::Ask {
+            script,
+            product,
+            json,
+            embedder,
+            question,
+        } => ask(&script, product, json, embedder, &question)?,
         Command::Schema { catalogue } => {
             let schema = if catalogue {
                 anchor::script::catalogue_json_schema()
@@ -400,6 +485,7 @@ fn real_main() -> Result<ExitCode> {
             Suite::Render => bench(&script, seconds, hd, &out)?,
             Suite::Script => bench_script(products, &out)?,
             Suite::Reload => bench_reload(&script)?,
+            Suite::Chat => bench_chat(&script, seconds)?,
         },
         Command::Doctor => return Ok(doctor()),
     }
@@ -422,6 +508,7 @@ struct ShowRun {
     lipsync: Option<PathBuf>,
     watch: bool,
     restart_on_edit: bool,
+    chat: Option<ChatOptions>,
 }
 
 fn run_show(
@@ -457,6 +544,7 @@ fn run_show(
         clock,
         watch: run.watch.then(|| script_path.to_path_buf()),
         restart_on_edit: run.restart_on_edit,
+        chat: run.chat,
     };
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -684,6 +772,113 @@ fn edited(script: &Script, structural: bool) -> Script {
         s.segments.reverse();
     }
     s
+}
+
+/// `anchor ask`: the brain and the filter, without rendering.
+fn ask(
+    script_path: &Path,
+    product: Option<String>,
+    json: bool,
+    embedder: Option<PathBuf>,
+    question: &str,
+) -> Result<()> {
+    let script = Script::load(script_path)?;
+    if let Some(p) = &product
+        && script.product(p).is_none()
+    {
+        bail!("no product `{p}` in {}", script_path.display());
+    }
+    let brain = Brain::new(
+        &script,
+        &BrainConfig {
+            embedder,
+            ..BrainConfig::default()
+        },
+    )?;
+    let moderator = Moderator::new(&script.chat.banned_words);
+    let ctx = ShowContext {
+        current_product: product,
+        asked_by: 1,
+        viewer: None,
+    };
+    let answer_one = |q: &str| -> serde_json::Value {
+        let text = match moderator.incoming(q) {
+            Incoming::Blocked(v) => {
+                return serde_json::json!({
+                    "question": q, "verdict": "blocked", "product": null, "faq": null,
+                    "intent": null, "text": null, "gesture": null, "confidence": 0.0,
+                    "reason": v.kind,
+                });
+            }
+            Incoming::Clean { text } | Incoming::Masked { text, .. } => text,
+        };
+        let reply = brain.answer(&text, &ctx);
+        let (verdict, spoken) = match moderator.spoken(&reply.text) {
+            Ok(()) => (serde_json::to_value(reply.verdict).unwrap_or_default(), reply.text.clone()),
+            Err(_) => ("fallback".into(), script.chat.fallback.clone()),
+        };
+        serde_json::json!({
+            "question": q, "verdict": verdict, "product": reply.product, "faq": reply.faq,
+            "intent": reply.intent, "text": spoken,
+            "gesture": reply.gesture.map(|g| g.name()), "confidence": reply.confidence,
+        })
+    };
+    let print = |v: &serde_json::Value| {
+        if json {
+            println!("{v}");
+        } else {
+            println!(
+                "[{} {}] {}",
+                v["verdict"].as_str().unwrap_or("?"),
+                v["intent"].as_str().unwrap_or("-"),
+                v["text"].as_str().unwrap_or("(not answered)")
+            );
+        }
+    };
+    if question == "-" {
+        for line in std::io::stdin().lock().lines() {
+            let line = line.context("stdin is not UTF-8 text")?;
+            if !line.trim().is_empty() {
+                print(&answer_one(&line));
+            }
+        }
+    } else {
+        print(&answer_one(question));
+    }
+    Ok(())
+}
+
+/// Chat response latency (media time) per answer policy under 10 messages/s of background
+/// chat, plus the brain's accuracy and retrieval time on the labelled question set.
+fn bench_chat(script_path: &Path, seconds: f64) -> Result<()> {
+    use anchor::script::AnswerPolicy;
+    let script = Script::load(script_path)?;
+    let seconds = seconds.max(60.0);
+    let traffic = anchor::chat::bench::traffic(&script, seconds, 10.0, 7);
+    println!(
+        "{:<18} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8}",
+        "policy", "answered", "p50 s", "p95 s", "max s", "blocked", "dupes"
+    );
+    for policy in [AnswerPolicy::Immediately, AnswerPolicy::BetweenSentences] {
+        let r = anchor::chat::bench::latency(&script, policy, &traffic, seconds, &BrainConfig::default())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!(
+            "{:<18} {:>8} {:>8.2} {:>8.2} {:>8.2} {:>9} {:>8}",
+            format!("{policy:?}"),
+            r.latencies.len(),
+            r.quantile(0.5),
+            r.quantile(0.95),
+            r.quantile(1.0),
+            r.stats.blocked,
+            r.stats.duplicates
+        );
+    }
+    let set = anchor::home::home().join("tests/fixtures/chat/questions.jsonl");
+    if set.exists() {
+        let report = anchor::brain::evaluate(&set)?;
+        println!("{report}");
+    }
+    Ok(())
 }
 
 /// Peak resident memory of this process (VmHWM), MiB.

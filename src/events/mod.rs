@@ -93,11 +93,26 @@ pub enum EventKind {
     ScriptRejected { script: String, errors: Vec<String> },
     /// The show ended, and why (`"done"`, `"stopped"`, an error message, ...).
     ShowEnded { reason: String },
+    /// A chat reply went on air at `pts`: the moderated question, what is said, and how long
+    /// after the question arrived (`latency`, media seconds).
+    ChatReply {
+        reply: u64,
+        question: String,
+        intent: String,
+        product: Option<String>,
+        faq: Option<usize>,
+        verdict: String,
+        text: String,
+        asked_by: usize,
+        latency: f64,
+    },
+    /// A chat message was blocked by moderation (`kind`: profanity, injection, ...).
+    ChatBlocked { user: String, kind: String },
 }
 
 impl EventKind {
     /// Every value [`EventKind::type_name`] can return, in declaration order.
-    pub const TYPE_NAMES: [&'static str; 10] = [
+    pub const TYPE_NAMES: [&'static str; 12] = [
         "show_started",
         "product_started",
         "product_ended",
@@ -108,6 +123,8 @@ impl EventKind {
         "script_reloaded",
         "script_rejected",
         "show_ended",
+        "chat_reply",
+        "chat_blocked",
     ];
 
     /// The `type` tag this kind serializes with, e.g. `"link_pushed"` (also the SSE `event:`
@@ -124,6 +141,8 @@ impl EventKind {
             EventKind::ScriptReloaded { .. } => "script_reloaded",
             EventKind::ScriptRejected { .. } => "script_rejected",
             EventKind::ShowEnded { .. } => "show_ended",
+            EventKind::ChatReply { .. } => "chat_reply",
+            EventKind::ChatBlocked { .. } => "chat_blocked",
         }
     }
 }
@@ -229,6 +248,21 @@ mod tests {
             },
             EventKind::ShowEnded {
                 reason: "done".into(),
+            },
+            EventKind::ChatReply {
+                reply: 3,
+                question: "多少钱".into(),
+                intent: "price".into(),
+                product: Some("lipstick-01".into()),
+                faq: Some(1),
+                verdict: "answer".into(),
+                text: "今天直播间到手价99.9元".into(),
+                asked_by: 4,
+                latency: 0.42,
+            },
+            EventKind::ChatBlocked {
+                user: "u9".into(),
+                kind: "injection".into(),
             },
         ]
     }

@@ -31,6 +31,7 @@
 //!   keep up gets the events still held and a comment saying how many it missed
 //!   (`: skipped 120 events (this client reads too slowly)`); other clients and the server are
 //!   unaffected. The stream ends when the server shuts down.
+//! - `POST /api/chat`, `GET /api/chat/ws` — viewer chat in (see `chat.rs`).
 //! - `GET /api/health` — `200 {"ok":true}`.
 //! - `GET /api/state` — the [`ShowState`](crate::events::ShowState) as JSON:
 //!   `{"product":{…product_started event…}|null,"last_link":{…link_pushed event…}|null,"on_air":true,"last_event_id":42}`.
@@ -40,6 +41,7 @@
 //! thread `anchor-http`; the show's threads are never blocked by it. [`Server::shutdown`]
 //! ends the event streams, lets requests in flight finish (up to [`SHUTDOWN_GRACE`]) and joins.
 
+mod chat;
 mod routes;
 mod sse;
 #[cfg(test)]
@@ -151,6 +153,11 @@ impl Server {
     /// Binds `cfg.bind` now (errors such as [`ServerError::AddrInUse`] are returned here) and
     /// serves [`router`] on a runtime of its own thread. Returns once it accepts connections.
     pub fn start(cfg: ServerConfig, events: Events) -> Result<Server, ServerError> {
+        Server::start_with(cfg, AppState::new(events))
+    }
+
+    /// Like [`Server::start`] with a prepared state (e.g. with the chat inbox set).
+    pub fn start_with(cfg: ServerConfig, state: AppState) -> Result<Server, ServerError> {
         let addr = cfg.bind;
         let bind_err = |source: std::io::Error| {
             if source.kind() == std::io::ErrorKind::AddrInUse {
@@ -172,7 +179,6 @@ impl Server {
             let _inside = runtime.enter();
             tokio::net::TcpListener::from_std(listener).map_err(bind_err)?
         };
-        let state = AppState::new(events);
         let app = router(state.clone());
         let shutdown = state.shutdown_signal();
         let thread = std::thread::Builder::new()

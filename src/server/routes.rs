@@ -15,6 +15,8 @@ use crate::events::{Events, ShowState};
 pub struct AppState {
     /// The show's event bus.
     pub events: Events,
+    /// Where chat goes (`None`: the show takes no chat; the chat routes answer 503).
+    pub chat: Option<crate::chat::Inbox>,
     /// Set to true once at shutdown; long-lived responses (event streams) end on it.
     shutdown: Arc<watch::Sender<bool>>,
 }
@@ -24,6 +26,7 @@ impl AppState {
     pub fn new(events: Events) -> Self {
         AppState {
             events,
+            chat: None,
             shutdown: Arc::new(watch::channel(false).0),
         }
     }
@@ -53,6 +56,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/health", get(health))
         .route("/api/state", get(show_state))
         .route("/api/events", get(sse::events))
+        .route("/api/chat", axum::routing::post(super::chat::post))
+        .route("/api/chat/ws", get(super::chat::ws))
         .with_state(state)
 }
 

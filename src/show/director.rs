@@ -123,8 +123,12 @@ struct Inflight {
     /// A reload that took effect with it.
     applied: Option<ReloadKind>,
     speech: bool,
+    /// A sentence of the rundown itself (not an insert, greeting or disclosure).
+    rundown_speech: bool,
     /// Its length when known before synthesis (silence), else 0.
     secs: f64,
+    /// Marks the director follows when they go on air (product, chat reply).
+    mark: Option<Mark>,
 }
 
 #[derive(Debug)]
@@ -144,6 +148,20 @@ struct State {
     now_pts: f64,
     /// Set by `apply_pending`, taken by the step produced with it.
     applied: Option<ReloadKind>,
+    /// Set by `produce`: the item came from the rundown's plan.
+    from_plan: bool,
+    /// What is on air (from the marks that went on air).
+    on_air: OnAirState,
+}
+
+/// What the frame loop has put on air so far.
+#[derive(Debug, Clone, Default)]
+struct OnAirState {
+    product: Option<String>,
+    /// Id of the latest chat reply on air.
+    reply: u64,
+    /// Rundown sentences on air so far.
+    rundown_sentences: u64,
 }
 
 /// See the module doc. Shared by the voice thread, the frame loop and the reload watcher.
@@ -184,6 +202,8 @@ impl Director {
                 cut: false,
                 now_pts: 0.0,
                 applied: None,
+                from_plan: false,
+                on_air: OnAirState::default(),
             }),
         }
     }
@@ -217,11 +237,20 @@ impl Director {
         let seq = s.next_seq;
         s.next_seq += 1;
         let applied = s.applied.take();
+        let speech = matches!(item, Item::Speak { .. });
+        let from_plan = s.from_plan;
         s.inflight.push_back(Inflight {
             seq,
             before,
             applied,
-            speech: matches!(item, Item::Speak { .. }),
+            speech,
+            rundown_speech: speech && from_plan,
+            mark: match &item {
+                Item::Mark(m @ (Mark::ProductStarted(_) | Mark::ProductEnded(_) | Mark::Reply(_))) => {
+                    Some(m.clone())
+                }
+                _ => None,
+            },
             secs: match &item {
                 Item::Silence(d) => d.as_secs_f64(),
                 _ => 0.0,
@@ -242,12 +271,48 @@ impl Director {
         while s.inflight.front().is_some_and(|f| f.seq <= seq) {
             if let Some(f) = s.inflight.pop_front() {
                 reload_applied = reload_applied.or(f.applied);
+                if f.rundown_speech {
+                    s.on_air.rundown_sentences += 1;
+                }
+                match f.mark {
+                    Some(Mark::ProductStarted(id)) => s.on_air.product = Some(id),
+                    Some(Mark::ProductEnded(_)) => s.on_air.product = None,
+                    Some(Mark::Reply(info)) => s.on_air.reply = info.id,
+                    _ => {}
+                }
                 if f.seq == seq {
                     s.speaking = f.speech.then_some(f.before);
                 }
             }
         }
         Started { reload_applied }
+    }
+
+    /// The frame loop's media time (called every frame): the on-air clock between steps.
+    pub fn tick(&self, pts: f64) {
+        let mut s = self.lock();
+        s.now_pts = s.now_pts.max(pts);
+    }
+
+    /// The product segment on air, if any.
+    pub fn current_product(&self) -> Option<String> {
+        self.lock().on_air.product.clone()
+    }
+
+    /// Id of the latest chat reply that went on air (0: none yet).
+    pub fn replies_on_air(&self) -> u64 {
+        self.lock().on_air.reply
+    }
+
+    /// Rundown sentences on air so far (inserts, greetings and disclosures not counted).
+    pub fn rundown_sentences(&self) -> u64 {
+        self.lock().on_air.rundown_sentences
+    }
+
+    /// The show is over: nothing more will be planned.
+    pub fn is_finished(&self) -> bool {
+        let s = self.lock();
+        s.d.finished && s.d.extras.is_empty()
     }
 
     /// Inserts `items` (a chat reply, an operator line) into the timeline; the rundown resumes
@@ -326,6 +391,7 @@ impl State {
     /// The next item, deciding at segment boundaries (see the module doc).
     fn produce(&mut self) -> Option<Item> {
         loop {
+            self.from_plan = false;
             if let Some(item) = self.d.extras.pop_front() {
                 return Some(item);
             }
@@ -387,6 +453,7 @@ impl State {
                     step: pos.step + 1,
                 }
             };
+            self.from_plan = true;
             return Some(seg.steps[pos.step].item.clone());
         }
     }

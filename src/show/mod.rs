@@ -33,7 +33,7 @@ use std::time::Duration;
 
 pub use director::{Director, InsertAt, ReloadKind};
 #[cfg(feature = "render")]
-pub use pipeline::{CUT_FADE, run, sidecar_path};
+pub use pipeline::{run, sidecar_path};
 pub use schedule::{Schedule, ShowClock};
 pub use sidecar::LipsyncTrack;
 
@@ -45,6 +45,8 @@ use crate::voice::VoiceError;
 
 /// Synthesized clips the voice thread may hold ready ahead of the renderer.
 pub const AHEAD_CLIPS: usize = 6;
+/// Fade applied when a sentence is interrupted ([`InsertAt::Now`]).
+pub const CUT_FADE: Duration = Duration::from_millis(60);
 /// Live mode: media produced at most this far ahead of the wall clock.
 pub const LIVE_LOOKAHEAD: Duration = Duration::from_millis(200);
 
@@ -87,6 +89,20 @@ pub struct ShowOptions {
     /// An accepted edit restarts the rundown from the top (default: continue where it was,
     /// never replaying what was said in this pass).
     pub restart_on_edit: bool,
+    /// Viewer chat to answer (None: no chat).
+    #[cfg(feature = "render")] // TEMP-GATE
+    pub chat: Option<ChatOptions>,
+}
+
+/// Where the show's chat comes from and how it is understood.
+#[cfg(feature = "render")] // TEMP-GATE
+#[derive(Debug, Clone, Default)]
+pub struct ChatOptions {
+    /// Live sources (HTTP, WebSocket, stdin) write here.
+    pub inbox: Option<crate::chat::Inbox>,
+    /// A replay file's messages, delivered at their media times.
+    pub replay: Option<crate::chat::Replay>,
+    pub brain: crate::brain::BrainConfig,
 }
 
 /// What a show did, for the CLI and benchmarks.
@@ -107,6 +123,9 @@ pub struct ShowReport {
     pub events: Vec<(f64, String)>,
     /// The product chapters of the recording.
     pub chapters: Vec<crate::stream::Chapter>,
+    /// What the chat desk did (when chat was on).
+    #[cfg(feature = "render")] // TEMP-GATE
+    pub chat: Option<crate::chat::DeskStats>,
 }
 
 /// Errors that stop a show. A single line failing to synthesize does not: it is logged and
@@ -125,6 +144,9 @@ pub enum ShowError {
     /// The build has no renderer (built with `--no-default-features`).
     #[error("this anchor was built without the renderer; rebuild with default features")]
     NoRenderer,
+    /// The chat desk could not start (its answers index or model).
+    #[error("chat: {0}")]
+    Chat(String),
     /// Writing the lip-sync sidecar failed.
     #[error("cannot write {path}: {source}")]
     Sidecar {

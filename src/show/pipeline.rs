@@ -76,6 +76,18 @@ pub fn run(
             })
             .ok()
     });
+    let chat_stop = Arc::new(AtomicBool::new(false));
+    let desk = match &opts.chat {
+        Some(chat) => {
+            let desk = crate::chat::Desk::new(director.clone(), events.clone(), chat.brain.clone())
+                .map_err(|e| ShowError::Chat(e.to_string()))?;
+            Some(
+                desk.spawn(chat.inbox.clone(), chat.replay.clone(), chat_stop.clone())
+                    .map_err(|e| ShowError::Chat(e.to_string()))?,
+            )
+        }
+        None => None,
+    };
     // On an early return below, dropping `rx` ends the voice thread at its next send.
     let mut renderer = Renderer::new(&RenderConfig::new(
         avatar,
@@ -132,6 +144,7 @@ pub fn run(
         if limit.is_some_and(|l| t0 >= l) {
             break Ok(());
         }
+        director.tick(t0.secs());
         if director.take_cut() {
             show.cut(t1);
         }
@@ -202,6 +215,8 @@ pub fn run(
         None => Ok(()),
     });
     drop(watcher);
+    chat_stop.store(true, Ordering::Relaxed);
+    let chat_stats = desk.and_then(|d| d.join().ok());
     producer_stop.store(true, Ordering::Relaxed);
     drop(rx);
     let _ = producer.join();
@@ -209,6 +224,7 @@ pub fn run(
     let end = MediaTime::of_frame(frame, opts.fps).secs();
     let lipsync = show.lipsync.take();
     let mut report = show.finish(end);
+    report.chat = chat_stats;
     report.frames = frame;
     report.media_secs = end;
     report.wall_secs = started.elapsed().as_secs_f64();
@@ -248,8 +264,6 @@ struct OnAir<'a> {
     audio_end: MediaTime,
 }
 
-/// Fade applied when a sentence is interrupted ([`super::InsertAt::Now`]).
-pub const CUT_FADE: Duration = Duration::from_millis(60);
 
 impl OnAir<'_> {
     fn silence(&mut self, n: u64) {
@@ -261,7 +275,7 @@ impl OnAir<'_> {
     fn cut(&mut self, from: MediaTime) {
         let queued_start = self.audio_end.0 - self.audio.len() as u64;
         let keep = from.0.saturating_sub(queued_start) as usize;
-        let fade = (CUT_FADE.as_secs_f64() * f64::from(SAMPLE_RATE)) as usize;
+        let fade = (super::CUT_FADE.as_secs_f64() * f64::from(SAMPLE_RATE)) as usize;
         let end = (keep + fade).min(self.audio.len());
         for (i, s) in self.audio.range_mut(keep..end).enumerate() {
             *s *= 1.0 - i as f32 / fade as f32;
@@ -389,6 +403,24 @@ impl OnAir<'_> {
             Mark::OnAir => {
                 self.card.at(at, None);
                 self.emit(at, EventKind::OnAir);
+            }
+            Mark::Reply(info) => {
+                let latency = at - info.arrived;
+                tracing::info!(pts = at, latency, "chat reply: {}", info.text);
+                self.emit(
+                    at,
+                    EventKind::ChatReply {
+                        reply: info.id,
+                        question: info.question,
+                        intent: info.intent,
+                        product: info.product,
+                        faq: info.faq,
+                        verdict: info.verdict,
+                        text: info.text,
+                        asked_by: info.asked_by,
+                        latency,
+                    },
+                );
             }
             Mark::OffAir { until } => {
                 let lang = self.director.script().show.language;

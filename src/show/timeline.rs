@@ -33,7 +33,7 @@ pub enum Item {
 }
 
 /// Points on the timeline that the world is told about.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Mark {
     /// A product segment starts: it becomes the current product (card, chapter start).
     ProductStarted(String),
@@ -45,6 +45,27 @@ pub enum Mark {
     OnAir,
     /// The schedule closed; `until` is the next opening (RFC 3339), if any.
     OffAir { until: Option<String> },
+    /// A chat reply starts here (the chat seam): what was asked and what is answered.
+    Reply(Box<ReplyInfo>),
+}
+
+/// A chat reply as the timeline carries it (for the `chat_reply` event and latency).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ReplyInfo {
+    pub id: u64,
+    /// The viewer's question after moderation (for operators; never spoken).
+    pub question: String,
+    pub intent: String,
+    pub product: Option<String>,
+    pub faq: Option<usize>,
+    /// `answer` or `fallback`.
+    pub verdict: String,
+    /// What is spoken.
+    pub text: String,
+    /// Media time the question arrived.
+    pub arrived: f64,
+    /// Viewers who asked it.
+    pub asked_by: usize,
 }
 
 /// Identifies a segment across script edits: a product segment by its product, a loose line by

@@ -1,0 +1,144 @@
+//! Response latency in media time: from a question's arrival to the first audio sample of its
+//! answer, under a background load of chat, for each answer policy.
+//!
+//! Runs the director, the real voice (so sentence lengths are real), the show's look-ahead
+//! ([`crate::show::AHEAD_CLIPS`] synthesized clips) and the [`Desk`] in one thread, without
+//! rendering: media time advances by each clip's length, a message arrives at its media time
+//! inside the clip on air, and an `immediately` reply cuts that clip where the question came
+//! in (plus the fade), as the frame loop does.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+use super::{ChatMessage, Desk};
+use crate::brain::BrainConfig;
+use crate::events::Events;
+use crate::media::SAMPLE_RATE;
+use crate::script::{AnswerPolicy, Script};
+use crate::show::timeline::{Item, Mark};
+use crate::show::{AHEAD_CLIPS, CUT_FADE, Director, ShowClock};
+use crate::voice::{DefaultVoice, Synthesizer, Utterance};
+
+/// One policy's result.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LatencyReport {
+    pub policy: AnswerPolicy,
+    /// Media seconds from arrival to the reply's first sample, sorted.
+    pub latencies: Vec<f64>,
+    pub messages: usize,
+    pub stats: super::DeskStats,
+}
+
+impl LatencyReport {
+    pub fn quantile(&self, q: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return f64::NAN;
+        }
+        self.latencies[((self.latencies.len() - 1) as f64 * q).round() as usize]
+    }
+}
+
+/// Chat traffic for `seconds` of media at `rate` messages/s: questions from the script's FAQ
+/// and facts, greetings, chatter, in random order from many viewers (seeded).
+pub fn traffic(script: &Script, seconds: f64, rate: f64, seed: u64) -> Vec<ChatMessage> {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let mut pool: Vec<String> = Vec::new();
+    for p in &script.products {
+        for faq in &p.faq {
+            pool.extend(faq.questions.iter().cloned());
+        }
+        for (k, _) in &p.facts {
+            pool.push(format!("{}{k}是多少", p.name));
+        }
+    }
+    pool.extend(
+        ["主播好", "谢谢主播", "你是真人吗", "哈哈哈", "666", "来了来了", "包邮吗", "怎么下单"]
+            .map(str::to_owned),
+    );
+    let n = (seconds * rate) as usize;
+    (0..n)
+        .map(|i| {
+            let user = rng.random_range(0..2000u32);
+            ChatMessage {
+                user: format!("u{user}"),
+                name: format!("观众{user}"),
+                text: pool[rng.random_range(0..pool.len())].clone(),
+                platform: "bench".into(),
+                time: String::new(),
+                at: Some(i as f64 / rate + rng.random_range(0.0..1.0 / rate)),
+            }
+        })
+        .collect()
+}
+
+/// Plays `script` for `seconds` of media with `messages` arriving, answering with `policy`.
+pub fn latency(
+    script: &Script,
+    policy: AnswerPolicy,
+    messages: &[ChatMessage],
+    seconds: f64,
+    brain: &BrainConfig,
+) -> Result<LatencyReport, Box<dyn std::error::Error>> {
+    let mut script = script.clone();
+    script.chat.answer = policy;
+    let mut voice = DefaultVoice::new()?;
+    let director = Arc::new(Director::new(script, ShowClock::now(), true));
+    let mut desk = Desk::new(director.clone(), Events::new(), brain.clone())?;
+    let mut incoming: VecDeque<&ChatMessage> = messages.iter().collect();
+    let mut queue: VecDeque<(u64, u64, Item, f64)> = VecDeque::new();
+    let mut latencies = Vec::new();
+    let mut t = 0.0;
+    while t < seconds {
+        while queue.len() < AHEAD_CLIPS {
+            let Some(p) = director.next() else { break };
+            let secs = match &p.item {
+                Item::Speak { text, emphasis, .. } => {
+                    let chunk = voice.synthesize(&Utterance {
+                        text: text.clone(),
+                        language: director.script().show.language,
+                        emphasis: *emphasis,
+                    })?;
+                    chunk.pcm.len() as f64 / f64::from(SAMPLE_RATE)
+                }
+                Item::Silence(d) => d.as_secs_f64(),
+                Item::Mark(_) => 0.0,
+            };
+            queue.push_back((p.seq, p.epoch, p.item, secs));
+        }
+        let Some((seq, epoch, item, secs)) = queue.pop_front() else {
+            break;
+        };
+        if epoch < director.epoch() {
+            continue;
+        }
+        director.started(seq, t);
+        if let Item::Mark(Mark::Reply(info)) = &item {
+            latencies.push(t - info.arrived);
+        }
+        let mut end = t + secs;
+        while incoming.front().is_some_and(|m| m.at.unwrap_or(0.0) < end) {
+            let Some(m) = incoming.pop_front() else { break };
+            let at = m.at.unwrap_or(0.0).max(t);
+            director.tick(at);
+            desk.offer(m, at);
+            desk.poll(at);
+            if director.take_cut() {
+                // The sentence on air stops here (with the fade); the reply follows.
+                end = end.min(at + CUT_FADE.as_secs_f64());
+            }
+        }
+        t = end;
+        director.tick(t);
+        desk.poll(t);
+    }
+    latencies.sort_by(f64::total_cmp);
+    Ok(LatencyReport {
+        policy,
+        latencies,
+        messages: messages.iter().filter(|m| m.at.unwrap_or(0.0) < seconds).count(),
+        stats: desk.stats.clone(),
+    })
+}

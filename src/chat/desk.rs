@@ -1,0 +1,366 @@
+//! The chat desk: moderated, deduplicated questions in; replies on the director's timeline out.
+//!
+//! [`Desk::offer`] takes a message the moment it arrives (media time `now`): moderation,
+//! question detection, per-user cooldown, dedupe against the queue and against what was
+//! answered in the last [`DEDUPE_WINDOW`] seconds, then the bounded queue (the script's
+//! `chat.max_queue`; when full, a question about another product makes room first).
+//! [`Desk::poll`] hands at most one reply at a time to the director: the best queued question
+//! (current product first, then oldest) is answered by the brain, the answer passes the
+//! compliance filter again (else the fallback line, else nothing), and goes in at the next
+//! sentence boundary (`between_sentences`) or at once with a bridge line (`immediately`). The
+//! next reply waits until this one is on air and one sentence of the rundown has been said
+//! since, so a chat flood never stops the show.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use super::ChatMessage;
+use super::moderation::{Incoming, Moderator};
+use crate::brain::{Brain, BrainConfig, ShowContext, Verdict, is_question, question_key};
+use crate::events::{EventKind, Events};
+use crate::script::{AnswerPolicy, Script};
+use crate::show::timeline::{self, Item, Mark, ReplyInfo};
+use crate::show::{Director, InsertAt};
+use crate::voice::{Emphasis, Language};
+
+/// A question answered this recently (media seconds) is not answered again.
+pub const DEDUPE_WINDOW: f64 = 60.0;
+/// No reply in flight.
+pub const REPLY_ID_NONE: u64 = 0;
+
+/// What the desk did, for logs, tests and benchmarks.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeskStats {
+    pub received: u64,
+    pub blocked: u64,
+    /// Not a question (chatter, emoji...): not answered.
+    pub chatter: u64,
+    pub cooldown: u64,
+    pub duplicates: u64,
+    /// Dropped because the queue was full.
+    pub overflow: u64,
+    pub answered: u64,
+    pub fallbacks: u64,
+    /// Replies whose text failed the filter and were replaced by the fallback line (or dropped).
+    pub filtered_replies: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Pending {
+    key: String,
+    text: String,
+    users: Vec<String>,
+    name: String,
+    arrived: f64,
+    about_current: bool,
+}
+
+/// See the module doc.
+pub struct Desk {
+    director: Arc<Director>,
+    events: Events,
+    brain_cfg: BrainConfig,
+    /// The script the brain and the filter were built for (rebuilt when the director's changes).
+    script: Arc<Script>,
+    brain: Brain,
+    moderator: Moderator,
+    queue: VecDeque<Pending>,
+    last_asked: HashMap<String, f64>,
+    answered: VecDeque<(String, f64)>,
+    next_id: u64,
+    /// The reply given to the director last, and the rundown count when it went on air.
+    in_flight: u64,
+    rundown_mark: Option<u64>,
+    pub stats: DeskStats,
+}
+
+impl Desk {
+    pub fn new(
+        director: Arc<Director>,
+        events: Events,
+        brain_cfg: BrainConfig,
+    ) -> Result<Desk, crate::brain::BrainError> {
+        let script = director.script();
+        let brain = Brain::new(&script, &brain_cfg)?;
+        let moderator = Moderator::new(&script.chat.banned_words);
+        Ok(Desk {
+            director,
+            events,
+            brain_cfg,
+            script,
+            brain,
+            moderator,
+            queue: VecDeque::new(),
+            last_asked: HashMap::new(),
+            answered: VecDeque::new(),
+            next_id: 1,
+            in_flight: REPLY_ID_NONE,
+            rundown_mark: None,
+            stats: DeskStats::default(),
+        })
+    }
+
+    /// Rebuilds the brain and the filter after a script reload.
+    fn follow_script(&mut self) {
+        let now = self.director.script();
+        if Arc::ptr_eq(&now, &self.script) {
+            return;
+        }
+        match Brain::new(&now, &self.brain_cfg) {
+            Ok(brain) => {
+                self.brain = brain;
+                self.moderator = Moderator::new(&now.chat.banned_words);
+            }
+            Err(e) => tracing::error!("chat: keeping the previous answers index: {e}"),
+        }
+        self.script = now;
+    }
+
+    /// A message arrives at media time `now`.
+    pub fn offer(&mut self, msg: &ChatMessage, now: f64) {
+        self.stats.received += 1;
+        let text = match self.moderator.incoming(&msg.text) {
+            Incoming::Blocked(v) => {
+                self.stats.blocked += 1;
+                tracing::info!(user = %msg.user, kind = ?v.kind, "chat: blocked ({})", v.detail);
+                self.events.emit(
+                    now,
+                    EventKind::ChatBlocked {
+                        user: msg.user.clone(),
+                        kind: v.kind.as_str().to_owned(),
+                    },
+                );
+                return;
+            }
+            Incoming::Clean { text } | Incoming::Masked { text, .. } => text,
+        };
+        if !is_question(&text) && !is_social(&text) {
+            self.stats.chatter += 1;
+            return;
+        }
+        let cooldown = self.script.chat.per_user_cooldown.as_secs_f64();
+        if let Some(last) = self.last_asked.get(&msg.user)
+            && now - last < cooldown
+        {
+            self.stats.cooldown += 1;
+            return;
+        }
+        let key = question_key(&text);
+        if let Some(p) = self.queue.iter_mut().find(|p| p.key == key) {
+            if !p.users.contains(&msg.user) {
+                p.users.push(msg.user.clone());
+            }
+            self.stats.duplicates += 1;
+            self.last_asked.insert(msg.user.clone(), now);
+            return;
+        }
+        while self.answered.front().is_some_and(|(_, t)| now - t > DEDUPE_WINDOW) {
+            self.answered.pop_front();
+        }
+        if self.answered.iter().any(|(k, _)| *k == key) {
+            self.stats.duplicates += 1;
+            return;
+        }
+        let about_current = !self.mentions_other_product(&text);
+        if self.queue.len() >= self.script.chat.max_queue as usize {
+            // Make room by dropping the oldest question about another product, if any.
+            match self.queue.iter().position(|p| !p.about_current) {
+                Some(i) if about_current => {
+                    self.queue.remove(i);
+                }
+                _ => {
+                    self.stats.overflow += 1;
+                    return;
+                }
+            }
+            self.stats.overflow += 1;
+        }
+        self.last_asked.insert(msg.user.clone(), now);
+        if self.last_asked.len() > 50_000 {
+            self.last_asked.retain(|_, t| now - *t < cooldown);
+        }
+        self.queue.push_back(Pending {
+            key,
+            text,
+            users: vec![msg.user.clone()],
+            name: msg.name.clone(),
+            arrived: now,
+            about_current,
+        });
+    }
+
+    /// Hands the best queued question's reply to the director when the previous one is done.
+    pub fn poll(&mut self, now: f64) {
+        self.follow_script();
+        let policy = self.script.chat.answer;
+        if policy == AnswerPolicy::Never {
+            self.queue.clear();
+            return;
+        }
+        if self.in_flight != REPLY_ID_NONE {
+            if self.director.replies_on_air() < self.in_flight {
+                return;
+            }
+            // On air: let one sentence of the rundown through before the next reply.
+            let mark = *self
+                .rundown_mark
+                .get_or_insert(self.director.rundown_sentences());
+            if self.director.rundown_sentences() <= mark && !self.director.is_finished() {
+                return;
+            }
+            self.in_flight = REPLY_ID_NONE;
+            self.rundown_mark = None;
+        }
+        let Some(i) = self
+            .queue
+            .iter()
+            .position(|p| p.about_current)
+            .or(if self.queue.is_empty() { None } else { Some(0) })
+        else {
+            return;
+        };
+        let Some(q) = self.queue.remove(i) else {
+            return;
+        };
+        let current = self.director.current_product();
+        let ctx = ShowContext {
+            current_product: current,
+            asked_by: q.users.len(),
+            viewer: self.moderator.display_name(&q.name),
+        };
+        let reply = self.brain.answer(&q.text, &ctx);
+        let mut text = reply.text.clone();
+        let mut verdict = reply.verdict;
+        if let Err(v) = self.moderator.spoken(&text) {
+            self.stats.filtered_replies += 1;
+            tracing::warn!(kind = ?v.kind, "chat: a reply failed the filter ({}); using the fallback line", v.detail);
+            text = self.script.chat.fallback.clone();
+            verdict = Verdict::Fallback;
+            if self.moderator.spoken(&text).is_err() {
+                tracing::error!("chat: the fallback line fails the filter too; not answering");
+                return;
+            }
+        }
+        if verdict == Verdict::Fallback {
+            self.stats.fallbacks += 1;
+        }
+        self.stats.answered += 1;
+        self.answered.push_back((q.key.clone(), now));
+        let id = self.next_id;
+        self.next_id += 1;
+        let lang = self.script.show.language;
+        let info = ReplyInfo {
+            id,
+            question: q.text.clone(),
+            intent: serde_json::to_value(reply.intent)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            product: reply.product.clone(),
+            faq: reply.faq,
+            verdict: match verdict {
+                Verdict::Fallback => "fallback".into(),
+                _ => "answer".into(),
+            },
+            text: text.clone(),
+            arrived: q.arrived,
+            asked_by: q.users.len(),
+        };
+        // A breath, then the reply (the event's pts is the reply's first sample).
+        let mut items = vec![
+            Item::Silence(timeline::SENTENCE_GAP),
+            Item::Mark(Mark::Reply(Box::new(info))),
+        ];
+        let at = match policy {
+            AnswerPolicy::Immediately => {
+                items.extend(timeline::utterance(
+                    bridge(lang),
+                    lang,
+                    Emphasis::Normal,
+                    None,
+                    None,
+                ));
+                InsertAt::Now
+            }
+            _ => InsertAt::NextSentence,
+        };
+        items.extend(timeline::utterance(
+            &text,
+            lang,
+            Emphasis::Normal,
+            reply.gesture,
+            reply.emotion,
+        ));
+        items.push(Item::Silence(timeline::LINE_GAP));
+        self.director.insert(items, at);
+        self.in_flight = id;
+    }
+
+    /// Runs the desk on its own thread until `stop`: messages from `inbox` as they come, from
+    /// `replay` when the show reaches their media time. Returns the stats at the end.
+    pub fn spawn(
+        mut self,
+        inbox: Option<super::Inbox>,
+        mut replay: Option<super::Replay>,
+        stop: Arc<std::sync::atomic::AtomicBool>,
+    ) -> std::io::Result<std::thread::JoinHandle<DeskStats>> {
+        use std::sync::atomic::Ordering;
+        use std::time::Duration;
+        std::thread::Builder::new()
+            .name("anchor-chat".into())
+            .spawn(move || {
+                let never = crossbeam_channel::never();
+                let rx = inbox.as_ref().map_or(&never, |i| i.receiver());
+                while !stop.load(Ordering::Relaxed) {
+                    if let Ok(msg) = rx.recv_timeout(Duration::from_millis(10)) {
+                        let now = self.director.now_pts();
+                        self.offer(&msg, now);
+                        // Take the rest of a burst at once.
+                        for msg in rx.try_iter().take(10_000) {
+                            self.offer(&msg, now);
+                        }
+                    }
+                    let now = self.director.now_pts();
+                    if let Some(r) = replay.as_mut() {
+                        for msg in r.due(now).to_vec() {
+                            self.offer(&msg, now);
+                        }
+                    }
+                    self.poll(now);
+                }
+                self.stats
+            })
+    }
+
+    /// Questions waiting.
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    fn mentions_other_product(&self, text: &str) -> bool {
+        let current = self.director.current_product();
+        self.script
+            .products
+            .iter()
+            .filter(|p| Some(&p.id) != current.as_ref())
+            .any(|p| !p.name.is_empty() && text.contains(p.name.as_str()))
+    }
+}
+
+/// Greetings and thanks are answered even though they are not questions.
+fn is_social(text: &str) -> bool {
+    const WORDS: [&str; 12] = [
+        "你好", "主播好", "大家好", "哈喽", "嗨", "谢谢", "感谢", "hello", "hi ", "thanks",
+        "thank you", "晚上好",
+    ];
+    let lower = format!("{} ", text.to_lowercase());
+    WORDS.iter().any(|w| lower.contains(w))
+}
+
+/// What the host says before interrupting itself for a question (`immediately`).
+pub fn bridge(lang: Language) -> &'static str {
+    match lang {
+        Language::ZhCn => "稍等，我先回答一下这位朋友的问题。",
+        Language::EnUs => "Hold on, let me answer this question first.",
+    }
+}
