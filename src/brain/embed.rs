@@ -229,7 +229,9 @@ mod tests {
         let far = cosine(&v[0], &v[2]);
         assert!(close > far + 0.2, "similar {close} vs unrelated {far}");
         // One text alone embeds the same as in a batch (padding is masked out).
-        let single = e.embed(&["Will this lipstick stay on all day?"]).expect("embeds");
+        let single = e
+            .embed(&["Will this lipstick stay on all day?"])
+            .expect("embeds");
         assert!(cosine(&single[0], &v[1]) > 0.999);
     }
 
@@ -238,7 +240,10 @@ mod tests {
         let tmp = std::env::temp_dir().join(format!("anchor-brain-embed-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
         let err = Embedder::load(&tmp).unwrap_err().to_string();
-        assert!(err.contains("does not exist") && err.contains("embedder"), "{err}");
+        assert!(
+            err.contains("does not exist") && err.contains("embedder"),
+            "{err}"
+        );
         std::fs::create_dir_all(&tmp).unwrap();
         std::fs::write(tmp.join("config.json"), "{}").unwrap();
         let err = Embedder::load(&tmp).unwrap_err().to_string();

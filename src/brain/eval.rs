@@ -96,7 +96,11 @@ impl std::fmt::Display for EvalReport {
             Some(d) => writeln!(f, "embeddings:   {}", d.display())?,
             None => writeln!(f, "embeddings:   none (lexical matching only)")?,
         }
-        writeln!(f, "{:<16} {:>5} {:>8} {:>9}", "category", "n", "correct", "accuracy")?;
+        writeln!(
+            f,
+            "{:<16} {:>5} {:>8} {:>9}",
+            "category", "n", "correct", "accuracy"
+        )?;
         for c in self.categories.iter().chain([&self.overall]) {
             writeln!(
                 f,
@@ -148,12 +152,11 @@ pub(crate) fn run(
         if line.is_empty() || line.starts_with("//") {
             continue;
         }
-        let item: Labelled =
-            serde_json::from_str(line).map_err(|e| BrainError::EvalSetLine {
-                path: set_path.to_path_buf(),
-                line: i + 1,
-                reason: e.to_string(),
-            })?;
+        let item: Labelled = serde_json::from_str(line).map_err(|e| BrainError::EvalSetLine {
+            path: set_path.to_path_buf(),
+            line: i + 1,
+            reason: e.to_string(),
+        })?;
         items.push((i + 1, item));
     }
     let mut brains: BTreeMap<PathBuf, Brain> = BTreeMap::new();

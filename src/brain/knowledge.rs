@@ -1,6 +1,7 @@
 //! What the host knows: every FAQ entry and every fact of every product, indexed for hybrid
-//! retrieval (BM25 over terms + sentence embeddings), and the names viewers call each product
-//! by (for "面霜多少钱" while the lipstick is on).
+//! retrieval (word coverage + BM25 over terms, and sentence embeddings), and the names viewers
+//! call each product by (for "面霜多少钱" while the lipstick is on). The scoring is described in
+//! the brain's module docs.
 
 use std::collections::{HashMap, HashSet};
 
@@ -47,8 +48,19 @@ pub(crate) const STRONG_MENTION: f32 = 2.0;
 /// Product categories viewers name in either language; a product whose name (or id) holds one
 /// member is also called by the others ("口红" ↔ "lipstick" ↔ "唇膏").
 const CATEGORIES: &[&[&str]] = &[
-    &["口红", "唇膏", "唇釉", "唇彩", "唇泥", "lipstick", "lip", "lipgloss"],
-    &["面霜", "乳霜", "保湿霜", "霜", "cream", "moisturizer", "moisturiser", "moisturizing cream"],
+    &[
+        "口红", "唇膏", "唇釉", "唇彩", "唇泥", "lipstick", "lip", "lipgloss",
+    ],
+    &[
+        "面霜",
+        "乳霜",
+        "保湿霜",
+        "霜",
+        "cream",
+        "moisturizer",
+        "moisturiser",
+        "moisturizing cream",
+    ],
     &["精华", "精华液", "serum", "essence"],
     &["面膜", "mask", "sheet mask"],
     &["粉底", "粉底液", "foundation"],
@@ -96,7 +108,8 @@ pub(crate) struct Names {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Scored {
     pub entry: usize,
-    /// Lexical score in [0, 1] (IDF-weighted coverage of the question's terms, BM25-saturated).
+    /// Lexical score in [0, 1]: IDF-weighted, field-credited coverage of the question's words,
+    /// ordered by BM25.
     pub lexical: f32,
     /// Embedding score in [0, 1], if embeddings were used for this question.
     pub semantic: Option<f32>,
@@ -172,7 +185,10 @@ impl Knowledge {
             }
             for (fi, (key, value)) in p.facts.iter().enumerate() {
                 let e = entries.len();
-                let commerce = intent::detect(&normalize(key)).commerce().into_iter().collect();
+                let commerce = intent::detect(&normalize(key))
+                    .commerce()
+                    .into_iter()
+                    .collect();
                 entries.push(Entry {
                     product: pi,
                     source: Source::Fact(fi),
@@ -271,7 +287,7 @@ impl Knowledge {
         let norm = normalize(question);
         let mut out: Vec<String> = Vec::new();
         let mut at = 0;
-        let mut gap = |text: &str, out: &mut Vec<String>| {
+        let gap = |text: &str, out: &mut Vec<String>| {
             for w in words(text) {
                 let single_han = w.chars().count() == 1 && w.chars().all(is_han);
                 if !single_han || self.bm25.knows(&w) {
@@ -314,14 +330,15 @@ impl Knowledge {
             let e = self.doc_entry[d];
             lexical[e] = lexical[e].max(s);
         }
-        let semantic: Option<Vec<f32>> = query_emb.filter(|_| !self.emb_rows.is_empty()).map(|qe| {
-            let mut best = vec![0.0f32; self.entries.len()];
-            for (row, &(e, factor)) in self.emb_rows.iter().zip(&self.emb_entry) {
-                let s = semantic_score(cosine(qe, row)) * factor;
-                best[e] = best[e].max(s);
-            }
-            best
-        });
+        let semantic: Option<Vec<f32>> =
+            query_emb.filter(|_| !self.emb_rows.is_empty()).map(|qe| {
+                let mut best = vec![0.0f32; self.entries.len()];
+                for (row, &(e, factor)) in self.emb_rows.iter().zip(&self.emb_entry) {
+                    let s = semantic_score(cosine(qe, row)) * factor;
+                    best[e] = best[e].max(s);
+                }
+                best
+            });
         (0..self.entries.len())
             .map(|e| {
                 let sem = semantic.as_ref().map(|s| s[e]);

@@ -23,9 +23,10 @@
 //! Any Qwen2 or Qwen2.5 GGUF file (architecture `qwen2`) with its `tokenizer.json`, e.g.
 //! `qwen2.5-0.5b-instruct-q4_k_m.gguf` from the Qwen/Qwen2.5-0.5B-Instruct-GGUF repository and
 //! `tokenizer.json` from Qwen/Qwen2.5-0.5B-Instruct on Hugging Face. [`LlmConfig::in_models_dir`]
-//! looks for them under `models/llm/`. Generation is CPU only and blocking (a 0.5B Q4 model gives
-//! roughly tens of tokens a second on a laptop core pair): call the `Phraser` from a blocking
-//! thread, never from an async worker. One generation runs at a time; concurrent callers wait.
+//! looks for them under `models/llm/`. Generation is CPU only and blocking (prefill of a few
+//! hundred prompt tokens, then one forward pass per new token; speed not measured here): call the
+//! `Phraser` from a blocking thread, never from an async worker. One generation runs at a time;
+//! concurrent callers wait.
 //!
 //! With the same config, the same request gives the same reply (the sampler is seeded per call
 //! with [`LlmConfig::seed`]; temperature 0 is greedy).

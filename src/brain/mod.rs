@@ -25,23 +25,33 @@
 //! category in either language: "面霜多少钱" while the lipstick is on is about the cream), else
 //! the current one.
 //!
-//! **Scoring** (retrieval): each FAQ question (its answer and the product name added at lower
-//! weights) and each fact ("KEY VALUE" + product name) is a document. The lexical score is the
-//! IDF-weighted share of the question's terms a document holds, each term's match saturated as
-//! in BM25 (k1 = 1.2, b = 0.75); terms are jieba words plus Han character bigrams (Chinese) and
-//! stemmed lowercase words (English), stop words removed, with built-in synonym groups
-//! (掉色 ~ 持久, size ~ weight) at 0.8. A term no document holds weighs most, so questions
-//! about things the script does not cover score low. The semantic score is the cosine
-//! similarity of sentence embeddings (BERT, mean pooling, L2-normalized; all-MiniLM-L6-v2 by
-//! default) mapped from [0.30, 0.85] to [0, 1]. Both are in [0, 1]; the score is
-//! `(1 - w) * lexical + w * semantic` with `w` = [`EMBEDDING_WEIGHT`] (0 when the question's
-//! language is not one the model covers: MiniLM is English, so Chinese is lexical unless
-//! [`BrainConfig::embedder`] names a Chinese BERT), times the document weight (FAQ 1.0, fact
-//! 0.95). The search covers the product asked about: the one the question names (by its name,
-//! head noun, id word or category), else the one on air (plus one it names only by another
-//! word of its name, ranked + [`MENTION_BONUS`]), else all. The best entry answers if its score
-//! reaches [`BrainConfig::threshold`]; else the fallback (intent `unknown` with the product
-//! when another product knows the answer or the question names one, else `off_topic`).
+//! **Scoring** (retrieval). Documents: each FAQ question (with its answer and the product's
+//! names as weaker fields) and each fact (key, value, product names). Terms: jieba words plus
+//! Han character bigrams (Chinese), stemmed lowercase words (English), stop words removed; a
+//! question is first cut into the index's own words (longest first), so jieba's cut of chat
+//! text still meets the documents'. Built-in synonym groups (掉色 ~ 持久, weigh ~ size) match
+//! at 0.8.
+//! - lexical, in [0, 1]: the IDF-weighted share of the question's words a document holds, each
+//!   earning its field's credit (question or fact key 1, fact value 0.6, answer 0.4, a word
+//!   naming the product 1 but never alone), times `0.85 + 0.15 * bm25 / best_bm25` (BM25 with
+//!   k1 = 1.2, b = 0.75 over the weighted fields orders equally covering documents). A word no
+//!   document holds weighs most, so questions about what the script does not cover score low.
+//! - semantic, in [0, 1]: cosine similarity of sentence embeddings (BERT, mean pooling,
+//!   L2-normalized; all-MiniLM-L6-v2 by default) of the question and each FAQ question, answer
+//!   (× 0.9) and fact ("KEY: VALUE" and "What is the KEY of NAME?"), mapped from [0.25, 0.75].
+//!   Used when the model covers the question's language (MiniLM: English; Chinese is lexical
+//!   unless [`BrainConfig::embedder`] names a Chinese BERT).
+//! - score = `max(lexical, (1 - w) * lexical + w * semantic)` with `w` = [`EMBEDDING_WEIGHT`]
+//!   (semantics confirm a weak word match, never veto a strong one), times the document weight
+//!   (FAQ 1.0, fact 0.95).
+//!
+//! The search covers the product asked about: the one the question names (by its name, head
+//! noun, id word or category), else the one on air (plus one it names only by another word of
+//! its name, ranked + [`MENTION_BONUS`]), else all. The best entry answers if its score reaches
+//! [`BrainConfig::threshold`] (a FAQ answer that states the best fact's value answers instead of
+//! it when it scores ≥ [`FAQ_OVER_FACT`] of it); else the fallback (intent `unknown` with the
+//! product when the question names one or another product's entry would answer, else
+//! `off_topic`).
 //!
 //! [`evaluate`] scores a labelled question set (tests/fixtures/chat/questions.jsonl) per
 //! category, with retrieval times: `anchor bench chat`.
@@ -298,9 +308,7 @@ impl Brain {
                     match load_embedder(&dir) {
                         Ok(e) => Some(e),
                         Err(e) => {
-                            tracing::warn!(
-                                "chat answers match words only (no embeddings): {e}"
-                            );
+                            tracing::warn!("chat answers match words only (no embeddings): {e}");
                             None
                         }
                     }
@@ -322,15 +330,14 @@ impl Brain {
         threshold: f32,
         embedder: Option<Arc<Embedder>>,
     ) -> Result<Brain, BrainError> {
-        let knowledge = Knowledge::new(script, embedder.as_deref()).map_err(|e| {
-            BrainError::Embed {
+        let knowledge =
+            Knowledge::new(script, embedder.as_deref()).map_err(|e| BrainError::Embed {
                 dir: embedder
                     .as_ref()
                     .map(|m| m.dir().to_path_buf())
                     .unwrap_or_default(),
                 reason: e.to_string(),
-            }
-        })?;
+            })?;
         tracing::info!(
             entries = knowledge.entries.len(),
             embeddings = embedder.is_some(),
@@ -403,6 +410,14 @@ impl Brain {
             }
         };
         if let Some(best) = self.best(&scored, in_scope, weak) {
+            tracing::debug!(
+                entry = ?entries[best.entry].source,
+                product = %self.products[entries[best.entry].product].id,
+                lexical = best.lexical,
+                semantic = ?best.semantic,
+                score = best.score,
+                "best match"
+            );
             if best.score >= self.threshold {
                 let best = self.prefer_faq(&scored, best);
                 return out.entry(&entries[best.entry], best.score, None);
@@ -429,9 +444,10 @@ impl Brain {
 
     /// Retrieval scores of every entry for a question.
     fn score(&self, question: &str, terms: &[String]) -> Vec<Scored> {
-        let emb = self.embedder.as_ref().filter(|m| {
-            !text::has_han(question) || m.covers_chinese()
-        });
+        let emb = self
+            .embedder
+            .as_ref()
+            .filter(|m| !text::has_han(question) || m.covers_chinese());
         let query_emb = emb.and_then(|m| match m.embed(&[question]) {
             Ok(mut v) => v.pop(),
             Err(e) => {
@@ -538,7 +554,14 @@ impl Brain {
                 Commerce::Shipping => None,
             };
             if let Some(text) = text {
-                return out.answer(Intent::from(c), Some(p), None, text, 0.7, out.commerce_topic(c));
+                return out.answer(
+                    Intent::from(c),
+                    Some(p),
+                    None,
+                    text,
+                    0.7,
+                    out.commerce_topic(c),
+                );
             }
         }
         out.fallback(Intent::from(c), target, 0.0)
@@ -571,8 +594,8 @@ impl Out<'_> {
     ) -> Reply {
         let text = if self.many {
             let key = question_key(self.question);
-            let echoes = !key.is_empty()
-                && (topic.contains(&key) || text::normalize(&topic).contains(&key));
+            let echoes =
+                !key.is_empty() && (topic.contains(&key) || text::normalize(&topic).contains(&key));
             let topic = if echoes || topic.is_empty() {
                 compose::generic_topic(self.lang()).to_string()
             } else {
@@ -609,7 +632,14 @@ impl Out<'_> {
                     Some(c) => self.commerce_topic(c),
                     None => faq_topic(lang, product, &faq.questions),
                 };
-                self.answer(intent, Some(e.product), Some(i), faq.answer.clone(), score, topic)
+                self.answer(
+                    intent,
+                    Some(e.product),
+                    Some(i),
+                    faq.answer.clone(),
+                    score,
+                    topic,
+                )
             }
             Source::Fact(i) => {
                 let (key, value) = &product.facts[i];
@@ -642,7 +672,14 @@ impl Out<'_> {
             Language::EnUs => "whether I'm a real person",
         };
         let text = compose::disclosure(self.lang(), &self.brain.persona);
-        self.answer(Intent::AreYouReal, None, None, text, 0.95, topic.to_string())
+        self.answer(
+            Intent::AreYouReal,
+            None,
+            None,
+            text,
+            0.95,
+            topic.to_string(),
+        )
     }
 
     fn social(&self, hits: &intent::Hits) -> Reply {
@@ -669,7 +706,11 @@ impl Out<'_> {
     fn fallback(&self, intent: Intent, product: Option<usize>, best: f32) -> Reply {
         let text = match self.viewer {
             Some(v) if !self.many => {
-                format!("{}{}", compose::address(self.lang(), v), self.brain.fallback)
+                format!(
+                    "{}{}",
+                    compose::address(self.lang(), v),
+                    self.brain.fallback
+                )
             }
             _ => self.brain.fallback.clone(),
         };
@@ -710,7 +751,11 @@ fn load_embedder(dir: &Path) -> Result<Arc<Embedder>, BrainError> {
     // A poisoned lock only means another load panicked; the list itself stays consistent.
     let mut list = cache.lock().unwrap_or_else(|p| p.into_inner());
     list.retain(|(_, w)| w.strong_count() > 0);
-    if let Some(e) = list.iter().find(|(k, _)| *k == key).and_then(|(_, w)| w.upgrade()) {
+    if let Some(e) = list
+        .iter()
+        .find(|(k, _)| *k == key)
+        .and_then(|(_, w)| w.upgrade())
+    {
         return Ok(e);
     }
     let e = Arc::new(Embedder::load(dir)?);

@@ -26,9 +26,7 @@ fn zh() -> &'static Brain {
 
 fn en() -> &'static Brain {
     static B: OnceLock<Brain> = OnceLock::new();
-    B.get_or_init(|| {
-        Brain::new(&script("scripts/demo-en.yaml"), &BrainConfig::default()).unwrap()
-    })
+    B.get_or_init(|| Brain::new(&script("scripts/demo-en.yaml"), &BrainConfig::default()).unwrap())
 }
 
 /// A brain that matches words only.
@@ -131,7 +129,10 @@ fn facts_without_a_faq_entry_are_answered_from_facts() {
     let r = zh().answer("净含量多少", &on("cream-02"));
     assert_eq!(r.text, "水润保湿面霜的净含量是50g。");
     let r = en().answer("How many grams is it?", &on("lipstick-01"));
-    assert_eq!(r.text, "The size of the Velvet Matte Lipstick is 3.5 grams.");
+    assert_eq!(
+        r.text,
+        "The size of the Velvet Matte Lipstick is 3.5 grams."
+    );
     // A FAQ answer that states the fact is preferred to the bare fact.
     let r = zh().answer("这支口红是什么色号", &on("lipstick-01"));
     assert_eq!((r.intent, r.faq), (Intent::Faq, Some(2)), "{r:?}");
@@ -144,16 +145,25 @@ fn a_question_naming_another_product_is_about_that_product() {
     assert_eq!((r.intent, r.faq), (Intent::Price, Some(1)));
     assert_eq!(r.text, "面霜今天直播间只要159元。");
     let r = zh().answer("口红会掉色吗", &on("cream-02"));
-    assert_eq!((r.product.as_deref(), r.faq), (Some("lipstick-01"), Some(0)));
+    assert_eq!(
+        (r.product.as_deref(), r.faq),
+        (Some("lipstick-01"), Some(0))
+    );
     // By category, across languages: 口红 in the English room is the lipstick.
     let r = en().answer("口红多少钱", &on("cream-02"));
-    assert_eq!((r.product.as_deref(), r.faq), (Some("lipstick-01"), Some(1)));
+    assert_eq!(
+        (r.product.as_deref(), r.faq),
+        (Some("lipstick-01"), Some(1))
+    );
     let r = en().answer("What's the price of the moisturizer?", &on("lipstick-01"));
     assert_eq!(r.product.as_deref(), Some("cream-02"));
     // Named, but that product does not have it: the fallback, not the other product's fact.
     let r = zh().answer("面霜保质期多久", &on("lipstick-01"));
     assert_eq!(r.verdict, Verdict::Fallback);
-    assert_eq!((r.product.as_deref(), r.intent), (Some("cream-02"), Intent::Unknown));
+    assert_eq!(
+        (r.product.as_deref(), r.intent),
+        (Some("cream-02"), Intent::Unknown)
+    );
 }
 
 #[test]
@@ -182,42 +192,78 @@ fn questions_nothing_answers_get_the_scripts_fallback() {
 
 #[test]
 fn are_you_real_gets_an_honest_ai_disclosure() {
-    for q in ["你是真人吗", "主播是机器人吗？", "你是AI吗", "你好，你是真人还是AI", "这是录播吗"] {
+    for q in [
+        "你是真人吗",
+        "主播是机器人吗？",
+        "你是AI吗",
+        "你好，你是真人还是AI",
+        "这是录播吗",
+    ] {
         let r = zh().answer(q, &on("lipstick-01"));
         assert_eq!(r.intent, Intent::AreYouReal, "{q}");
         assert_eq!(r.verdict, Verdict::Answer);
-        assert!(r.text.contains("AI") && r.text.contains("小林"), "{}", r.text);
+        assert!(
+            r.text.contains("AI") && r.text.contains("小林"),
+            "{}",
+            r.text
+        );
         assert!(r.text.contains("不是真人"), "{}", r.text);
         assert!(!r.text.contains("我是真人"), "{}", r.text);
         assert_eq!(r.gesture, Some(Gesture::Nod));
     }
-    for q in ["Are you a real person?", "are you a bot", "Is this AI?", "r u a robot?"] {
+    for q in [
+        "Are you a real person?",
+        "are you a bot",
+        "Is this AI?",
+        "r u a robot?",
+    ] {
         let r = en().answer(q, &on("lipstick-01"));
         assert_eq!(r.intent, Intent::AreYouReal, "{q}");
         let t = r.text.to_lowercase();
-        assert!(t.contains("not a real person") && t.contains("ai"), "{}", r.text);
+        assert!(
+            t.contains("not a real person") && t.contains("ai"),
+            "{}",
+            r.text
+        );
         assert!(r.text.contains("Lin"));
-        assert!(!t.contains("i am a real") && !t.contains("i'm a real"), "{}", r.text);
+        assert!(
+            !t.contains("i am a real") && !t.contains("i'm a real"),
+            "{}",
+            r.text
+        );
     }
     // Without a persona name it is still honest.
     let s = inline(
         "version: 1\nshow: { title: 测试, language: zh-CN }\nproducts: []\nsegments:\n  - say: 大家好\n",
     );
     let r = lexical(&s).answer("你是真人吗", &ShowContext::default());
-    assert!(r.text.contains("AI数字人主播") && r.text.contains("不是真人"), "{}", r.text);
+    assert!(
+        r.text.contains("AI数字人主播") && r.text.contains("不是真人"),
+        "{}",
+        r.text
+    );
 }
 
 #[test]
 fn greetings_and_thanks() {
     let r = zh().answer("主播好", &on("lipstick-01"));
-    assert_eq!((r.intent, r.gesture, r.emotion), (Intent::Greeting, Some(Gesture::Wave), Some(Emotion::Happy)));
+    assert_eq!(
+        (r.intent, r.gesture, r.emotion),
+        (Intent::Greeting, Some(Gesture::Wave), Some(Emotion::Happy))
+    );
     let r = zh().answer("谢谢主播", &on("lipstick-01"));
-    assert_eq!((r.intent, r.gesture, r.emotion), (Intent::Thanks, Some(Gesture::Nod), Some(Emotion::Happy)));
+    assert_eq!(
+        (r.intent, r.gesture, r.emotion),
+        (Intent::Thanks, Some(Gesture::Nod), Some(Emotion::Happy))
+    );
     let r = en().answer("Thanks so much!", &on("lipstick-01"));
     assert_eq!(r.intent, Intent::Thanks);
     // A greeting with a question answers the question.
     let r = zh().answer("主播你好，口红多少钱", &on("cream-02"));
-    assert_eq!((r.intent, r.product.as_deref()), (Intent::Price, Some("lipstick-01")));
+    assert_eq!(
+        (r.intent, r.product.as_deref()),
+        (Intent::Price, Some("lipstick-01"))
+    );
     // The viewer is welcomed by name.
     let ctx = ShowContext {
         viewer: Some("小红".into()),
@@ -266,14 +312,30 @@ segments:
     let b = lexical(&s);
     let r = b.answer("多少钱", &on("serum-01"));
     assert_eq!(r.text, "修护精华今天到手价199元！");
-    assert_eq!((r.verdict, r.intent, r.faq), (Verdict::Answer, Intent::Price, None));
-    assert_eq!(b.answer("面膜多少钱", &on("serum-01")).text, "补水面膜今天到手价99.9元！");
+    assert_eq!(
+        (r.verdict, r.intent, r.faq),
+        (Verdict::Answer, Intent::Price, None)
+    );
+    assert_eq!(
+        b.answer("面膜多少钱", &on("serum-01")).text,
+        "补水面膜今天到手价99.9元！"
+    );
     let r = b.answer("链接在哪", &on("serum-01"));
     assert_eq!(r.intent, Intent::HowToOrder);
-    assert!(r.text.contains("修护精华") && r.text.contains("购物车"), "{}", r.text);
+    assert!(
+        r.text.contains("修护精华") && r.text.contains("购物车"),
+        "{}",
+        r.text
+    );
     // No link: no made-up way to order.
-    assert_eq!(b.answer("怎么买", &on("mask-02")).verdict, Verdict::Fallback);
-    assert_eq!(b.answer("面膜怎么买", &on("serum-01")).verdict, Verdict::Fallback);
+    assert_eq!(
+        b.answer("怎么买", &on("mask-02")).verdict,
+        Verdict::Fallback
+    );
+    assert_eq!(
+        b.answer("面膜怎么买", &on("serum-01")).verdict,
+        Verdict::Fallback
+    );
     // The default fallback of a script without `chat:`.
     assert_eq!(
         b.answer("发什么快递", &on("serum-01")).text,
@@ -310,15 +372,25 @@ fn many_asking_changes_the_opening_and_never_echoes_the_question() {
         ..on("lipstick-01")
     };
     let r = zh().answer("这个口红到底多少钱呀", &ctx);
-    assert_eq!(r.text, "好多姐妹问价格，今天直播间到手价99.9元，下单还送小样！");
+    assert_eq!(
+        r.text,
+        "好多姐妹问价格，今天直播间到手价99.9元，下单还送小样！"
+    );
     let r = zh().answer("净含量多少", &ctx);
     assert_eq!(r.text, "好多姐妹问净含量，丝绒哑光口红的净含量是3.5g。");
     // The topic would repeat the viewer's words: a neutral one instead.
     let r = zh().answer("价格", &ctx);
     assert!(r.text.starts_with("好多姐妹问这个问题，"), "{}", r.text);
-    let r = en().answer("How much is it???", &ShowContext { asked_by: 3, ..on("lipstick-01") });
+    let r = en().answer(
+        "How much is it???",
+        &ShowContext {
+            asked_by: 3,
+            ..on("lipstick-01")
+        },
+    );
     assert!(
-        r.text.starts_with("Lots of you are asking about the price — "),
+        r.text
+            .starts_with("Lots of you are asking about the price — "),
         "{}",
         r.text
     );
@@ -343,25 +415,50 @@ fn replies_never_contain_the_viewers_words() {
         for b in [zh(), en()] {
             let r = b.answer(q, &on("lipstick-01"));
             assert!(!r.text.contains(q), "{q} → {}", r.text);
-            for bad in ["全网最低", "老板跑路", "cures acne", "guaranteed", "我是真人"] {
+            for bad in [
+                "全网最低",
+                "老板跑路",
+                "cures acne",
+                "guaranteed",
+                "我是真人",
+            ] {
                 assert!(!r.text.contains(bad), "{q} → {}", r.text);
             }
         }
     }
-    // Over the whole labelled set: no reply holds a question of 4+ characters verbatim.
+    // Over the whole labelled set, asked by many: the opening the brain adds ("好多姐妹问{topic}，")
+    // never holds the question (the rest is script text, which may happen to share words with
+    // it: "面霜适合干皮吗" → "这款面霜适合干皮和混合皮").
     let text = std::fs::read_to_string(set()).unwrap();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         let q = v["question"].as_str().unwrap();
-        let b = if v["script"] == "scripts/demo.yaml" { zh() } else { en() };
+        let b = if v["script"] == "scripts/demo.yaml" {
+            zh()
+        } else {
+            en()
+        };
         let ctx = ShowContext {
             current_product: v["current"].as_str().map(str::to_string),
             asked_by: 4,
             viewer: None,
         };
         let r = b.answer(q, &ctx);
+        let opening = r
+            .text
+            .split_once('，')
+            .filter(|(o, _)| o.starts_with("好多姐妹问"))
+            .or_else(|| r.text.split_once(" — "))
+            .map(|(o, _)| o.to_string())
+            .unwrap_or_default();
         let key = question_key(q);
-        if key.chars().count() >= 4 {
+        assert!(
+            !text::normalize(&opening).contains(&key),
+            "{q} → {}",
+            r.text
+        );
+        let script_text = r.faq.is_some() || r.verdict == Verdict::Fallback;
+        if !script_text && key.chars().count() >= 4 {
             assert!(!text::normalize(&r.text).contains(&key), "{q} → {}", r.text);
         }
     }
@@ -376,7 +473,10 @@ fn replies_serialize_with_snake_case_names() {
     assert_eq!(v["gesture"], "nod");
     let r = zh().answer("今天天气怎么样", &on("lipstick-01"));
     let v = serde_json::to_value(&r).unwrap();
-    assert_eq!((v["verdict"].as_str(), v["intent"].as_str()), (Some("fallback"), Some("off_topic")));
+    assert_eq!(
+        (v["verdict"].as_str(), v["intent"].as_str()),
+        (Some("fallback"), Some("off_topic"))
+    );
 }
 
 #[test]
@@ -387,10 +487,19 @@ fn a_configured_embedder_that_is_missing_is_a_clear_error() {
         ..BrainConfig::default()
     };
     let err = Brain::new(&s, &cfg).unwrap_err();
-    assert!(matches!(err, BrainError::EmbedderMissing { file: None, .. }));
+    assert!(matches!(
+        err,
+        BrainError::EmbedderMissing { file: None, .. }
+    ));
     let msg = err.to_string();
-    assert!(msg.contains("/nonexistent/anchor-model") && msg.contains("does not exist"), "{msg}");
-    assert!(msg.contains("scripts/setup.sh") && msg.contains("config.json"), "{msg}");
+    assert!(
+        msg.contains("/nonexistent/anchor-model") && msg.contains("does not exist"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("scripts/setup.sh") && msg.contains("config.json"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -400,10 +509,17 @@ fn the_lexical_path_answers_without_a_model() {
     let r = b.answer("会不会沾杯", &on("lipstick-01"));
     assert_eq!((r.verdict, r.faq), (Verdict::Answer, Some(0)), "{r:?}");
     let r = b.answer("敏感肌可以用吗", &on("cream-02"));
-    assert_eq!((r.product.as_deref(), r.faq), (Some("cream-02"), Some(0)), "{r:?}");
+    assert_eq!(
+        (r.product.as_deref(), r.faq),
+        (Some("cream-02"), Some(0)),
+        "{r:?}"
+    );
     let b = lexical(&script("scripts/demo-en.yaml"));
     let r = b.answer("When does it expire?", &on("lipstick-01"));
-    assert_eq!(r.text, "The shelf life of the Velvet Matte Lipstick is 3 years.");
+    assert_eq!(
+        r.text,
+        "The shelf life of the Velvet Matte Lipstick is 3 years."
+    );
 }
 
 #[test]
@@ -424,7 +540,11 @@ fn embeddings_are_used_when_the_model_is_present() {
         .find(|s| en().knowledge.entries[s.entry].source == Source::Faq(0))
         .unwrap();
     let sem = faq0.semantic.expect("an English question is embedded");
-    assert!(sem > faq0.lexical, "semantic {sem} lexical {}", faq0.lexical);
+    assert!(
+        sem > faq0.lexical,
+        "semantic {sem} lexical {}",
+        faq0.lexical
+    );
     // Chinese questions use words only with an English model.
     let scored = zh().score("持久吗", &zh().knowledge.query_terms("持久吗"));
     assert!(scored.iter().all(|s| s.semantic.is_none()));

@@ -159,10 +159,45 @@ fn join_han_spaces(text: &str) -> String {
 
 /// Chinese question markers found anywhere in the text.
 const ZH_QUESTION_WORDS: &[&str] = &[
-    "多少", "怎么", "怎样", "怎么样", "如何", "什么", "啥", "咋", "哪", "为什么", "为啥", "能不能",
-    "有没有", "是不是", "会不会", "可不可以", "可以吗", "行不行", "要不要", "好不好", "用不用",
-    "几天", "几个", "几号", "几克", "几块", "几元", "几岁", "多久", "多大", "多长", "多重", "请问",
-    "想问", "问一下", "想知道", "求", "咨询", "是否",
+    "多少",
+    "怎么",
+    "怎样",
+    "怎么样",
+    "如何",
+    "什么",
+    "啥",
+    "咋",
+    "哪",
+    "为什么",
+    "为啥",
+    "能不能",
+    "有没有",
+    "是不是",
+    "会不会",
+    "可不可以",
+    "可以吗",
+    "行不行",
+    "要不要",
+    "好不好",
+    "用不用",
+    "几天",
+    "几个",
+    "几号",
+    "几克",
+    "几块",
+    "几元",
+    "几岁",
+    "多久",
+    "多大",
+    "多长",
+    "多重",
+    "请问",
+    "想问",
+    "问一下",
+    "想知道",
+    "求",
+    "咨询",
+    "是否",
 ];
 
 /// Chinese sentence-final question particles (the text ends with one, maybe followed by
@@ -173,15 +208,26 @@ const ZH_FINAL_QUESTION: &[char] = &['吗', '呢', '么', '嘛', '没', '不', '
 const EN_QUESTION_OPENERS: &[&str] = &[
     "what", "what's", "whats", "how", "how's", "when", "where", "where's", "why", "who", "who's",
     "which", "whose", "can", "could", "is", "are", "am", "do", "does", "did", "will", "would",
-    "should", "shall", "may", "any", "has", "have", "isn't", "aren't", "doesn't", "don't",
-    "won't", "wanna", "pls", "please", "tell",
+    "should", "shall", "may", "any", "has", "have", "isn't", "aren't", "doesn't", "don't", "won't",
+    "wanna", "pls", "please", "tell",
 ];
 
 /// Request words that make a chat line a question even without a question form ("价格",
 /// "求链接", "price?", "link pls").
 const REQUEST_WORDS_ZH: &[&str] = &[
-    "价格", "价钱", "多少钱", "优惠", "包邮", "发货", "快递", "运费", "链接", "怎么买", "怎么拍",
-    "尺码", "色号",
+    "价格",
+    "价钱",
+    "多少钱",
+    "优惠",
+    "包邮",
+    "发货",
+    "快递",
+    "运费",
+    "链接",
+    "怎么买",
+    "怎么拍",
+    "尺码",
+    "色号",
 ];
 const REQUEST_WORDS_EN: &[&str] = &["price", "link", "shipping", "discount", "coupon"];
 
@@ -235,9 +281,7 @@ pub fn is_question(text: &str) -> bool {
             return words.len() >= 2 || first != "is";
         }
     }
-    words
-        .iter()
-        .any(|w| REQUEST_WORDS_EN.contains(&w.as_str()))
+    words.iter().any(|w| REQUEST_WORDS_EN.contains(&w.as_str()))
 }
 
 /// Lowercased Latin/digit words of a normalized text (apostrophes kept inside words).
@@ -245,12 +289,18 @@ pub(crate) fn latin_words(norm: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut cur = String::new();
     for c in norm.chars() {
-        if c.is_ascii_alphanumeric() || (c == '.' && cur.chars().all(|c| c.is_ascii_digit()) && !cur.is_empty()) {
+        if c.is_ascii_alphanumeric()
+            || (c == '.' && cur.chars().all(|c| c.is_ascii_digit()) && !cur.is_empty())
+        {
             cur.push(c);
         } else if (c == '\'' || c == '’') && !cur.is_empty() {
             cur.push('\'');
         } else if !cur.is_empty() {
-            words.push(std::mem::take(&mut cur).trim_end_matches(['.', '\'']).to_string());
+            words.push(
+                std::mem::take(&mut cur)
+                    .trim_end_matches(['.', '\''])
+                    .to_string(),
+            );
         }
     }
     if !cur.is_empty() {
@@ -278,7 +328,10 @@ pub(crate) fn contains_keyword(text: &str, kw: &str) -> bool {
 /// A tiny English stemmer: enough that "lasts"/"lasting", "fades"/"fading"/"faded" and
 /// "shades"/"shade" meet. Not Porter; both sides of a comparison go through it.
 pub(crate) fn stem(word: &str) -> String {
-    let mut w = word.trim_end_matches("'s").trim_end_matches('\'').to_string();
+    let mut w = word
+        .trim_end_matches("'s")
+        .trim_end_matches('\'')
+        .to_string();
     let n = w.chars().count();
     if n >= 5 && w.ends_with("ies") {
         w.truncate(w.len() - 3);
@@ -295,8 +348,7 @@ pub(crate) fn stem(word: &str) -> String {
     }
     // "running" → "runn" → "run": a doubled final consonant left by -ing/-ed.
     let b = w.as_bytes();
-    if b.len() >= 4 && b[b.len() - 1] == b[b.len() - 2] && !b"aeiouls".contains(&b[b.len() - 1])
-    {
+    if b.len() >= 4 && b[b.len() - 1] == b[b.len() - 2] && !b"aeiouls".contains(&b[b.len() - 1]) {
         w.pop();
     }
     w
@@ -305,19 +357,165 @@ pub(crate) fn stem(word: &str) -> String {
 /// Chinese words that carry no content for retrieval: grammar, chat filler, address words,
 /// interrogatives (the question form is not what is asked about).
 const ZH_STOP: &[&str] = &[
-    "的", "了", "吗", "呢", "啊", "呀", "吧", "哦", "噢", "嘛", "么", "啦", "哈", "哇", "呐", "嘞",
-    "是", "有", "在", "我", "你", "您", "它", "他", "她", "我们", "你们", "大家", "这", "那", "这个",
-    "那个", "这款", "那款", "这支", "那支", "这瓶", "这罐", "这种", "一下", "一个", "到底", "真的",
-    "就", "都", "也", "还", "和", "跟", "与", "或", "或者", "还是", "很", "太", "挺", "比较", "非常",
-    "特别", "吗", "不", "没", "没有", "会", "能", "可以", "可", "要", "想", "请问", "请", "问",
-    "问问", "想问", "主播", "姐妹", "姐妹们", "宝宝", "宝宝们", "家人们", "亲", "亲亲", "小姐姐",
-    "什么", "怎么", "怎么样", "怎样", "如何", "多少", "几", "哪", "哪个", "哪里", "啥", "咋",
-    "为什么", "为啥", "能不能", "有没有", "是不是", "会不会", "可不可以", "行不行", "用", "吃",
-    "说", "知道", "看看", "告诉", "下", "个", "款", "支", "把", "被", "给", "让", "对", "又", "再",
-    "呗", "嗯", "哎", "诶", "额", "呃", "么么", "你好", "您好", "谢谢", "好", "多", "一", "多大",
-    "多久", "多重", "多长", "几天", "几个", "几年", "几次", "多少次", "怎么办", "一点", "有点",
-    "这是", "那是", "不会", "不能", "不是", "容易", "效果", "能用", "可以用", "用着", "涂",
-    "严重", "现在", "今天",
+    "的",
+    "了",
+    "吗",
+    "呢",
+    "啊",
+    "呀",
+    "吧",
+    "哦",
+    "噢",
+    "嘛",
+    "么",
+    "啦",
+    "哈",
+    "哇",
+    "呐",
+    "嘞",
+    "是",
+    "有",
+    "在",
+    "我",
+    "你",
+    "您",
+    "它",
+    "他",
+    "她",
+    "我们",
+    "你们",
+    "大家",
+    "这",
+    "那",
+    "这个",
+    "那个",
+    "这款",
+    "那款",
+    "这支",
+    "那支",
+    "这瓶",
+    "这罐",
+    "这种",
+    "一下",
+    "一个",
+    "到底",
+    "真的",
+    "就",
+    "都",
+    "也",
+    "还",
+    "和",
+    "跟",
+    "与",
+    "或",
+    "或者",
+    "还是",
+    "很",
+    "太",
+    "挺",
+    "比较",
+    "非常",
+    "特别",
+    "吗",
+    "不",
+    "没",
+    "没有",
+    "会",
+    "能",
+    "可以",
+    "可",
+    "要",
+    "想",
+    "请问",
+    "请",
+    "问",
+    "问问",
+    "想问",
+    "主播",
+    "姐妹",
+    "姐妹们",
+    "宝宝",
+    "宝宝们",
+    "家人们",
+    "亲",
+    "亲亲",
+    "小姐姐",
+    "什么",
+    "怎么",
+    "怎么样",
+    "怎样",
+    "如何",
+    "多少",
+    "几",
+    "哪",
+    "哪个",
+    "哪里",
+    "啥",
+    "咋",
+    "为什么",
+    "为啥",
+    "能不能",
+    "有没有",
+    "是不是",
+    "会不会",
+    "可不可以",
+    "行不行",
+    "用",
+    "吃",
+    "说",
+    "知道",
+    "看看",
+    "告诉",
+    "下",
+    "个",
+    "款",
+    "支",
+    "把",
+    "被",
+    "给",
+    "让",
+    "对",
+    "又",
+    "再",
+    "呗",
+    "嗯",
+    "哎",
+    "诶",
+    "额",
+    "呃",
+    "么么",
+    "你好",
+    "您好",
+    "谢谢",
+    "好",
+    "多",
+    "一",
+    "多大",
+    "多久",
+    "多重",
+    "多长",
+    "几天",
+    "几个",
+    "几年",
+    "几次",
+    "多少次",
+    "怎么办",
+    "一点",
+    "有点",
+    "这是",
+    "那是",
+    "不会",
+    "不能",
+    "不是",
+    "容易",
+    "效果",
+    "能用",
+    "可以用",
+    "用着",
+    "涂",
+    "严重",
+    "现在",
+    "今天",
 ];
 
 /// English words that carry no content for retrieval.
@@ -330,11 +528,11 @@ const EN_STOP: &[&str] = &[
     "pls", "plz", "hi", "hey", "hello", "thanks", "thank", "tell", "about", "have", "has", "had",
     "get", "got", "one", "just", "really", "very", "much", "many", "also", "too", "we", "us",
     "our", "they", "them", "their", "he", "she", "her", "his", "im", "i'm", "you're", "we're",
-    "let", "know", "want", "like", "would", "wonder", "question", "guys", "girls", "host",
-    "okay", "ok", "yes", "no", "not", "don't", "doesn't", "isn't", "by", "from", "as", "than",
-    "then", "into", "up", "out", "all", "again", "more", "most", "some", "such", "only", "own",
-    "same", "other", "kind", "sort", "thing", "stuff", "use", "using", "used", "off", "quite",
-    "pretty", "super", "tonight", "today", "now", "right", "lol", "omg", "yeah", "well",
+    "let", "know", "want", "like", "would", "wonder", "question", "guys", "girls", "host", "okay",
+    "ok", "yes", "no", "not", "don't", "doesn't", "isn't", "by", "from", "as", "than", "then",
+    "into", "up", "out", "all", "again", "more", "most", "some", "such", "only", "own", "same",
+    "other", "kind", "sort", "thing", "stuff", "use", "using", "used", "off", "quite", "pretty",
+    "super", "tonight", "today", "now", "right", "lol", "omg", "yeah", "well",
 ];
 
 fn zh_stop() -> &'static std::collections::HashSet<&'static str> {
@@ -452,9 +650,35 @@ fn split_han(piece: &str, out: &mut Vec<String>, bigrams: &mut Vec<String>) {
 const SYNONYMS: &[&[&str]] = &[
     // lasting / fading
     &[
-        "持久", "持妆", "掉色", "褪色", "脱色", "掉妆", "脱妆", "保持", "持续", "留色", "沾杯",
-        "粘杯", "维持", "持妆", "last", "lasting", "fade", "wear", "stay", "smudge", "transfer",
-        "budge", "long", "durable", "hour", "day", "一整天", "整天", "小时",
+        "持久",
+        "持妆",
+        "掉色",
+        "褪色",
+        "脱色",
+        "掉妆",
+        "脱妆",
+        "保持",
+        "持续",
+        "留色",
+        "沾杯",
+        "粘杯",
+        "维持",
+        "持妆",
+        "last",
+        "lasting",
+        "fade",
+        "wear",
+        "stay",
+        "smudge",
+        "transfer",
+        "budge",
+        "long",
+        "durable",
+        "hour",
+        "day",
+        "一整天",
+        "整天",
+        "小时",
     ],
     // colour
     &[
@@ -463,36 +687,129 @@ const SYNONYMS: &[&[&str]] = &[
     ],
     // price
     &[
-        "价格", "价钱", "多少钱", "售价", "优惠", "便宜", "折扣", "打折", "划算", "到手价", "贵",
-        "price", "cost", "cheap", "discount", "deal", "coupon", "expensive", "dollar",
+        "价格",
+        "价钱",
+        "多少钱",
+        "售价",
+        "优惠",
+        "便宜",
+        "折扣",
+        "打折",
+        "划算",
+        "到手价",
+        "贵",
+        "price",
+        "cost",
+        "cheap",
+        "discount",
+        "deal",
+        "coupon",
+        "expensive",
+        "dollar",
     ],
     // skin type
     &[
-        "肤质", "油皮", "干皮", "混油", "混干", "敏感肌", "油性", "干性", "皮肤", "肌肤", "痘痘肌",
-        "混合皮", "skin", "oily", "dry", "sensitive", "combination", "type",
+        "肤质",
+        "油皮",
+        "干皮",
+        "混油",
+        "混干",
+        "敏感肌",
+        "油性",
+        "干性",
+        "皮肤",
+        "肌肤",
+        "痘痘肌",
+        "混合皮",
+        "skin",
+        "oily",
+        "dry",
+        "sensitive",
+        "combination",
+        "type",
     ],
     // shelf life
     &[
-        "保质期", "有效期", "过期", "保存", "能放", "放多久", "shelf", "life", "expire",
-        "expiration", "expiry", "keep",
+        "保质期",
+        "有效期",
+        "过期",
+        "保存",
+        "能放",
+        "放多久",
+        "shelf",
+        "life",
+        "expire",
+        "expiration",
+        "expiry",
+        "keep",
     ],
     // size / net content
     &[
-        "净含量", "容量", "克数", "几克", "分量", "重量", "规格", "含量", "多少克", "克", "g",
-        "size", "weight", "weigh", "gram", "grams", "volume", "ml", "ounce", "oz", "big", "net",
-        "heavy", "amount",
+        "净含量",
+        "容量",
+        "克数",
+        "几克",
+        "分量",
+        "重量",
+        "规格",
+        "含量",
+        "多少克",
+        "克",
+        "g",
+        "size",
+        "weight",
+        "weigh",
+        "gram",
+        "grams",
+        "volume",
+        "ml",
+        "ounce",
+        "oz",
+        "big",
+        "net",
+        "heavy",
+        "amount",
     ],
     // ingredients
-    &["成分", "配方", "添加", "ingredient", "formula", "contain", "made"],
+    &[
+        "成分",
+        "配方",
+        "添加",
+        "ingredient",
+        "formula",
+        "contain",
+        "made",
+    ],
     // moisture
     &[
-        "保湿", "滋润", "拔干", "干燥", "水润", "补水", "hydrate", "hydrating", "moisture",
-        "moisturizing", "moisturising",
+        "保湿",
+        "滋润",
+        "拔干",
+        "干燥",
+        "水润",
+        "补水",
+        "hydrate",
+        "hydrating",
+        "moisture",
+        "moisturizing",
+        "moisturising",
     ],
     // scent
-    &["香味", "味道", "香精", "气味", "香", "scent", "smell", "fragrance", "perfume"],
+    &[
+        "香味",
+        "味道",
+        "香精",
+        "气味",
+        "香",
+        "scent",
+        "smell",
+        "fragrance",
+        "perfume",
+    ],
     // alcohol / irritation
-    &["酒精", "刺激", "过敏", "alcohol", "irritat", "allergy", "allergic", "gentle"],
+    &[
+        "酒精", "刺激", "过敏", "alcohol", "irritat", "allergy", "allergic", "gentle",
+    ],
 ];
 
 /// Term → the other terms of its synonym groups.
@@ -503,13 +820,7 @@ pub(crate) fn synonyms() -> &'static HashMap<String, Vec<String>> {
         for group in SYNONYMS {
             let members: Vec<String> = group
                 .iter()
-                .map(|w| {
-                    if w.is_ascii() {
-                        stem(w)
-                    } else {
-                        w.to_string()
-                    }
-                })
+                .map(|w| if w.is_ascii() { stem(w) } else { w.to_string() })
                 .collect();
             for m in &members {
                 let entry = map.entry(m.clone()).or_default();
@@ -532,10 +843,20 @@ mod tests {
     fn question_keys_match_across_punctuation_particles_and_address() {
         let k = question_key("多少钱");
         assert_eq!(k, "多少钱");
-        for q in ["多少钱？？", "多少钱呀", "多少钱~", "主播，多少钱呀～", "请问 多少钱?", "多少钱！！"] {
+        for q in [
+            "多少钱？？",
+            "多少钱呀",
+            "多少钱~",
+            "主播，多少钱呀～",
+            "请问 多少钱?",
+            "多少钱！！",
+        ] {
             assert_eq!(question_key(q), k, "{q}");
         }
-        assert_eq!(question_key("ＨＯＷ much is it??"), question_key("how much is it"));
+        assert_eq!(
+            question_key("ＨＯＷ much is it??"),
+            question_key("how much is it")
+        );
         assert_eq!(question_key("Hi, how much is it? please"), "how much is it");
         // A key is never empty for a non-empty text.
         assert_eq!(question_key("你好"), "你好");
@@ -596,10 +917,20 @@ mod tests {
         let t = terms("主播，这个口红持久吗？");
         assert!(t.contains(&"口红".to_string()), "{t:?}");
         assert!(t.contains(&"持久".to_string()), "{t:?}");
-        assert!(!t.iter().any(|w| w.contains('吗') || w == "主播" || w == "这个"), "{t:?}");
+        assert!(
+            !t.iter()
+                .any(|w| w.contains('吗') || w == "主播" || w == "这个"),
+            "{t:?}"
+        );
         let e = terms("Does it fade? How long does it last");
-        assert!(e.contains(&"fad".to_string()) && e.contains(&"last".to_string()), "{e:?}");
-        assert!(!e.contains(&"does".to_string()) && !e.contains(&"it".to_string()), "{e:?}");
+        assert!(
+            e.contains(&"fad".to_string()) && e.contains(&"last".to_string()),
+            "{e:?}"
+        );
+        assert!(
+            !e.contains(&"does".to_string()) && !e.contains(&"it".to_string()),
+            "{e:?}"
+        );
         assert_eq!(stem("fading"), stem("fades"));
         assert_eq!(stem("shades"), stem("shade"));
         assert_eq!(stem("lasting"), "last");

@@ -26,8 +26,12 @@ use crate::voice::{DefaultVoice, Synthesizer, Utterance};
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LatencyReport {
     pub policy: AnswerPolicy,
-    /// Media seconds from arrival to the reply's first sample, sorted.
+    /// Probe questions: media seconds from arrival to the reply's first sample, sorted.
     pub latencies: Vec<f64>,
+    /// Probe questions asked (answered ones are in `latencies`).
+    pub probes: usize,
+    /// Every reply (background questions and greetings too), sorted.
+    pub all: Vec<f64>,
     pub messages: usize,
     pub stats: super::DeskStats,
 }
@@ -41,38 +45,53 @@ impl LatencyReport {
     }
 }
 
-/// Chat traffic for `seconds` of media at `rate` messages/s: questions from the script's FAQ
-/// and facts, greetings, chatter, in random order from many viewers (seeded).
+/// Chat traffic for `seconds` of media: a background of `rate` messages/s from many viewers
+/// (chatter and emoji, greetings, and the popular price question over and over) and, every
+/// [`PROBE_EVERY`] seconds, one distinct probe question (user `probe-N`) from the script's FAQ
+/// and facts. Seeded.
 pub fn traffic(script: &Script, seconds: f64, rate: f64, seed: u64) -> Vec<ChatMessage> {
     let mut rng = SmallRng::seed_from_u64(seed);
-    let mut pool: Vec<String> = Vec::new();
+    let mut probes: Vec<String> = Vec::new();
     for p in &script.products {
         for faq in &p.faq {
-            pool.extend(faq.questions.iter().cloned());
+            probes.extend(faq.questions.iter().cloned());
         }
         for (k, _) in &p.facts {
-            pool.push(format!("{}{k}是多少", p.name));
+            probes.push(format!("{}的{k}是多少？", p.name));
         }
     }
-    pool.extend(
-        ["主播好", "谢谢主播", "你是真人吗", "哈哈哈", "666", "来了来了", "包邮吗", "怎么下单"]
-            .map(str::to_owned),
-    );
-    let n = (seconds * rate) as usize;
-    (0..n)
+    let background = [
+        "哈哈哈", "666", "来了来了", "❤️❤️", "主播好美", "主播好", "谢谢主播", "多少钱",
+        "已拍", "好看",
+    ];
+    let msg = |user: String, text: String, at: f64| ChatMessage {
+        name: user.clone(),
+        user,
+        text,
+        platform: "bench".into(),
+        time: String::new(),
+        at: Some(at),
+    };
+    let mut out: Vec<ChatMessage> = (0..(seconds * rate) as usize)
         .map(|i| {
             let user = rng.random_range(0..2000u32);
-            ChatMessage {
-                user: format!("u{user}"),
-                name: format!("观众{user}"),
-                text: pool[rng.random_range(0..pool.len())].clone(),
-                platform: "bench".into(),
-                time: String::new(),
-                at: Some(i as f64 / rate + rng.random_range(0.0..1.0 / rate)),
-            }
+            let text = background[rng.random_range(0..background.len())];
+            msg(format!("u{user}"), text.to_owned(), (i as f64 + rng.random_range(0.0..1.0)) / rate)
         })
-        .collect()
+        .collect();
+    let mut t = PROBE_EVERY / 2.0;
+    let mut n = 0;
+    while t < seconds && !probes.is_empty() {
+        out.push(msg(format!("probe-{n}"), probes[n % probes.len()].clone(), t));
+        n += 1;
+        t += PROBE_EVERY;
+    }
+    out.sort_by(|a, b| a.at.unwrap_or(0.0).total_cmp(&b.at.unwrap_or(0.0)));
+    out
 }
+
+/// Seconds between probe questions in [`traffic`].
+pub const PROBE_EVERY: f64 = 15.0;
 
 /// Plays `script` for `seconds` of media with `messages` arriving, answering with `policy`.
 pub fn latency(
@@ -90,6 +109,12 @@ pub fn latency(
     let mut incoming: VecDeque<&ChatMessage> = messages.iter().collect();
     let mut queue: VecDeque<(u64, u64, Item, f64)> = VecDeque::new();
     let mut latencies = Vec::new();
+    let mut all = Vec::new();
+    let probe_texts: Vec<&str> = messages
+        .iter()
+        .filter(|m| m.user.starts_with("probe-"))
+        .map(|m| m.text.as_str())
+        .collect();
     let mut t = 0.0;
     while t < seconds {
         while queue.len() < AHEAD_CLIPS {
@@ -116,7 +141,10 @@ pub fn latency(
         }
         director.started(seq, t);
         if let Item::Mark(Mark::Reply(info)) = &item {
-            latencies.push(t - info.arrived);
+            all.push(t - info.arrived);
+            if probe_texts.contains(&info.question.as_str()) {
+                latencies.push(t - info.arrived);
+            }
         }
         let mut end = t + secs;
         while incoming.front().is_some_and(|m| m.at.unwrap_or(0.0) < end) {
@@ -135,9 +163,15 @@ pub fn latency(
         desk.poll(t);
     }
     latencies.sort_by(f64::total_cmp);
+    all.sort_by(f64::total_cmp);
     Ok(LatencyReport {
         policy,
         latencies,
+        probes: messages
+            .iter()
+            .filter(|m| m.user.starts_with("probe-") && m.at.unwrap_or(0.0) < seconds)
+            .count(),
+        all,
         messages: messages.iter().filter(|m| m.at.unwrap_or(0.0) < seconds).count(),
         stats: desk.stats.clone(),
     })

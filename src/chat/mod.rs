@@ -12,9 +12,7 @@
 //! the brain's answer, the same filter again on what would be spoken, and finally the
 //! director's insert seam at the script's `chat.answer` policy.
 
-#[cfg(feature = "render")] // TEMP-GATE
 pub mod bench;
-#[cfg(feature = "render")] // TEMP-GATE
 mod desk;
 pub mod moderation;
 
@@ -26,7 +24,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use serde::{Deserialize, Serialize};
 
-#[cfg(feature = "render")] // TEMP-GATE
 pub use desk::{Desk, DeskStats, REPLY_ID_NONE};
 
 /// Messages the inbox holds before new ones are dropped (a flood never grows memory).

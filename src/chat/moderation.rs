@@ -191,6 +191,8 @@ impl Incoming {
 pub struct Moderator {
     words: WordIndex,
     phrases: Phrases,
+    /// [`SPAM_CUES`] in compact form.
+    spam_cues: Vec<String>,
 }
 
 impl std::fmt::Debug for Moderator {
@@ -220,15 +222,26 @@ impl Moderator {
             .filter(|w| !w.is_empty())
             .collect();
         let lists = [
-            (List::Profanity, PROFANITY.iter().map(|w| w.to_string()).collect()),
+            (
+                List::Profanity,
+                PROFANITY.iter().map(|w| w.to_string()).collect(),
+            ),
             (List::Banned, banned),
-            (List::AdLaw, AD_LAW_WORDS.iter().map(|w| w.to_string()).collect()),
+            (
+                List::AdLaw,
+                AD_LAW_WORDS.iter().map(|w| w.to_string()).collect(),
+            ),
         ];
         // Load the segmenter now, not on the first homophone on air.
         let _ = words::jieba();
         Moderator {
             words: WordIndex::new(&lists, AD_LAW_ALLOWED, PROFANITY_ALLOWED),
             phrases: Phrases::new(),
+            spam_cues: SPAM_CUES
+                .iter()
+                .map(|c| Compact::new(&Plain::new(c)).text)
+                .filter(|c| !c.is_empty())
+                .collect(),
         }
     }
 
@@ -254,12 +267,16 @@ impl Moderator {
         if let Some(v) = too_long(text) {
             return Incoming::Blocked(v);
         }
-        if !text.chars().any(|c| c.is_alphanumeric() && !normalize::is_invisible(c)) {
+        if !text
+            .chars()
+            .any(|c| c.is_alphanumeric() && !normalize::is_invisible(c))
+        {
             return Incoming::Blocked(Violation {
                 kind: ViolationKind::Garbage,
                 matched: clean(text, 20),
-                detail: "nothing to answer: empty, or only emoji, punctuation or control characters"
-                    .into(),
+                detail:
+                    "nothing to answer: empty, or only emoji, punctuation or control characters"
+                        .into(),
             });
         }
         let a = self.analyze(text);
@@ -287,9 +304,12 @@ impl Moderator {
         }
         let found: Vec<Violation> = pii.iter().map(pii_violation).collect();
         let masked = mask(text, &pii);
-        if is_contact_spam(&a, &pii, &masked) {
+        if is_contact_spam(&a, &pii, &masked, &self.spam_cues) {
             let mut v = found[0].clone();
-            v.detail = format!("{} with nothing else to answer, or with ad/spam wording", v.detail);
+            v.detail = format!(
+                "{} with nothing else to answer, or with ad/spam wording",
+                v.detail
+            );
             return Incoming::Blocked(v);
         }
         Incoming::Masked {
@@ -333,14 +353,14 @@ impl Moderator {
         let pii = pii::find(&a.plain);
         // A name that advertises a contact (`加我vx…`, `小美qq12345`) is refused whole.
         let contact_word = NAME_CONTACT_WORDS.iter().any(|k| {
-                let k = Compact::new(&Plain::new(k)).text;
-                let at = a.compact.text.find(&k);
-                at.is_some_and(|b| {
-                    let u = a.compact.units_of(b..b + k.len());
-                    !k.starts_with(|c: char| c.is_ascii_alphanumeric())
-                        || (a.compact.word_start(u.start) && a.compact.word_end(u.end))
-                })
-            });
+            let k = Compact::new(&Plain::new(k)).text;
+            let at = a.compact.text.find(&k);
+            // Latin ones at a word start (`qq12345` counts, `aqq` does not).
+            at.is_some_and(|b| {
+                let u = a.compact.units_of(b..b + k.len());
+                !k.starts_with(|c: char| c.is_ascii_alphanumeric()) || a.compact.word_start(u.start)
+            })
+        });
         if contact_word {
             return None;
         }
@@ -385,7 +405,10 @@ impl Analysis<'_> {
     fn word_violation(&self, h: &Hit, why: Option<&str>) -> Violation {
         let (kind, what) = match h.list {
             List::Profanity => (ViolationKind::Profanity, "profanity"),
-            List::Banned => (ViolationKind::BannedWord, "in the script's chat.banned_words"),
+            List::Banned => (
+                ViolationKind::BannedWord,
+                "in the script's chat.banned_words",
+            ),
             List::AdLaw => (
                 ViolationKind::AdLaw,
                 "an advertising-law word (《广告法》第九条第三项)",
@@ -436,11 +459,10 @@ fn mask(raw: &str, pii: &[Pii]) -> String {
 
 /// Personal data is all there is (besides filler such as `我的手机号`, `加我微信`), or comes with
 /// ad/spam wording (`兼职日结`, `私聊`): blocked, not masked.
-fn is_contact_spam(a: &Analysis<'_>, pii: &[Pii], masked: &str) -> bool {
-    let spam = SPAM_CUES.iter().any(|cue| {
-        let cue = Compact::new(&Plain::new(cue)).text;
-        !cue.is_empty() && a.compact.text.contains(&cue)
-    });
+fn is_contact_spam(a: &Analysis<'_>, pii: &[Pii], masked: &str, spam_cues: &[String]) -> bool {
+    let spam = spam_cues
+        .iter()
+        .any(|cue| a.compact.text.contains(cue.as_str()));
     if spam && pii.iter().any(|p| p.kind.is_contact()) {
         return true;
     }
@@ -462,8 +484,8 @@ fn is_contact_spam(a: &Analysis<'_>, pii: &[Pii], masked: &str) -> bool {
 /// ends its host in a common TLD (`shop.com`, `x.cn/y`) becomes a space.
 fn strip_urls(s: &str) -> String {
     const TLDS: &[&str] = &[
-        "com", "cn", "net", "org", "io", "cc", "top", "xyz", "me", "tv", "vip", "shop", "co", "app",
-        "link", "info", "live", "site", "club",
+        "com", "cn", "net", "org", "io", "cc", "top", "xyz", "me", "tv", "vip", "shop", "co",
+        "app", "link", "info", "live", "site", "club",
     ];
     let url_char = |c: char| c.is_ascii_graphic();
     let is_url = |run: &str| {
@@ -509,7 +531,8 @@ fn tidy_name(s: &str) -> String {
             0x3000 => ' ',
             _ => c,
         };
-        let latin = c.is_ascii_alphanumeric() || (matches!(u32::from(c), 0xC0..=0x24F) && c.is_alphabetic());
+        let latin = c.is_ascii_alphanumeric()
+            || (matches!(u32::from(c), 0xC0..=0x24F) && c.is_alphabetic());
         chars.push(if is_han(c) || latin { c } else { ' ' });
     }
     // Digit runs of three or more go.
@@ -540,6 +563,17 @@ fn tidy_name(s: &str) -> String {
         let w = if is_han(c) { 2 } else { 1 };
         let space = pending_space && !(is_han(c) && last.is_some_and(is_han));
         if width + w + usize::from(space) > MAX_NAME_WIDTH {
+            // Cut inside a Latin word: drop the piece of it, if something comes before.
+            if !space && c.is_alphanumeric() && !is_han(c) && last.is_some_and(|l| !is_han(l)) {
+                let cut = out
+                    .char_indices()
+                    .rev()
+                    .find(|&(_, l)| l == ' ' || is_han(l))
+                    .map(|(k, l)| if l == ' ' { k } else { k + l.len_utf8() });
+                if let Some(k) = cut.filter(|&k| k > 0) {
+                    out.truncate(k);
+                }
+            }
             break;
         }
         if space {

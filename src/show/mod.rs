@@ -90,12 +90,10 @@ pub struct ShowOptions {
     /// never replaying what was said in this pass).
     pub restart_on_edit: bool,
     /// Viewer chat to answer (None: no chat).
-    #[cfg(feature = "render")] // TEMP-GATE
     pub chat: Option<ChatOptions>,
 }
 
 /// Where the show's chat comes from and how it is understood.
-#[cfg(feature = "render")] // TEMP-GATE
 #[derive(Debug, Clone, Default)]
 pub struct ChatOptions {
     /// Live sources (HTTP, WebSocket, stdin) write here.
@@ -124,7 +122,6 @@ pub struct ShowReport {
     /// The product chapters of the recording.
     pub chapters: Vec<crate::stream::Chapter>,
     /// What the chat desk did (when chat was on).
-    #[cfg(feature = "render")] // TEMP-GATE
     pub chat: Option<crate::chat::DeskStats>,
 }
 

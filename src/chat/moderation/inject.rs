@@ -183,10 +183,19 @@ impl Phrases {
     pub fn scan(&self, compact: &Compact, words: &Words) -> Scan {
         let mut scan = Scan::default();
         let units = &compact.units;
-        let text_from = |k: usize, n: usize| -> String { units[k..units.len().min(k + n)].iter().map(|u| u.c).collect() };
+        let text_from = |k: usize, n: usize| -> String {
+            units[k..units.len().min(k + n)]
+                .iter()
+                .map(|u| u.c)
+                .collect()
+        };
         let mut triggers: Vec<Range<usize>> = Vec::new();
         let mut targets: Vec<Range<usize>> = Vec::new();
-        for m in self.zh.iter().flat_map(|ac| ac.find_overlapping_iter(&compact.text)) {
+        for m in self
+            .zh
+            .iter()
+            .flat_map(|ac| ac.find_overlapping_iter(&compact.text))
+        {
             let r = compact.units_of(m.start()..m.end());
             let phrase: String = units[r.clone()].iter().map(|u| u.c).collect();
             for role in &self.zh_roles[m.pattern().as_usize()] {
@@ -204,7 +213,11 @@ impl Phrases {
                         let next = units.get(r.end);
                         let quoted = next.is_some_and(|u| u.c == ':' || u.sep == Sep::Mark);
                         let what = text_from(r.end, 3);
-                        if quoted || ["这句", "以下", "下面", "我说", "我的话"].iter().any(|p| what.starts_with(p)) {
+                        if quoted
+                            || ["这句", "以下", "下面", "我说", "我的话"]
+                                .iter()
+                                .any(|p| what.starts_with(p))
+                        {
                             hit(&mut scan);
                         }
                     }
@@ -214,16 +227,32 @@ impl Phrases {
                             .unwrap_or(units.len());
                         let clause: String = units[r.end..clause_end].iter().map(|u| u.c).collect();
                         let question_mark = units.get(clause_end).is_some_and(|u| u.c == '?');
-                        let asks = ["吗", "么", "呢", "谁", "什么", "哪", "几", "多少", "怎么", "否", "还是", "是不是"]
-                            .iter()
-                            .any(|q| clause.contains(q));
+                        let asks = [
+                            "吗",
+                            "么",
+                            "呢",
+                            "谁",
+                            "什么",
+                            "哪",
+                            "几",
+                            "多少",
+                            "怎么",
+                            "否",
+                            "还是",
+                            "是不是",
+                        ]
+                        .iter()
+                        .any(|q| clause.contains(q));
                         if !question_mark && !asks {
                             hit(&mut scan);
                         }
                     }
                     Zh::PlayRole => {
                         let what = text_from(r.end, 2);
-                        if ["我", "一个", "一名", "成", "个", "只"].iter().any(|p| what.starts_with(p)) {
+                        if ["我", "一个", "一名", "成", "个", "只"]
+                            .iter()
+                            .any(|p| what.starts_with(p))
+                        {
                             hit(&mut scan);
                         }
                     }
@@ -253,9 +282,15 @@ impl Phrases {
 
         let mut en_triggers: Vec<usize> = Vec::new();
         let mut en_targets: Vec<usize> = Vec::new();
-        for m in self.en.iter().flat_map(|ac| ac.find_overlapping_iter(&words.joined)) {
+        for m in self
+            .en
+            .iter()
+            .flat_map(|ac| ac.find_overlapping_iter(&words.joined))
+        {
             // The match starts with the space before its first word.
-            let Some(first) = words.word_at(m.start() + 1) else { continue };
+            let Some(first) = words.word_at(m.start() + 1) else {
+                continue;
+            };
             let n_words = words.joined[m.start()..m.end()].split_whitespace().count();
             let last = first + n_words.saturating_sub(1);
             for role in &self.en_roles[m.pattern().as_usize()] {
@@ -275,10 +310,17 @@ impl Phrases {
             }
         }
         for &t in &en_triggers {
-            if let Some(&g) = en_targets.iter().find(|&&g| g > t && g - t <= INJECTION_EN_GAP + 1) {
+            if let Some(&g) = en_targets
+                .iter()
+                .find(|&&g| g > t && g - t <= INJECTION_EN_GAP + 1)
+            {
                 let r = words.words[t].1.start..words.words[g].1.end;
                 scan.injection.get_or_insert(Injection {
-                    phrase: words.words[t..=g].iter().map(|(w, _)| w.as_str()).collect::<Vec<_>>().join(" "),
+                    phrase: words.words[t..=g]
+                        .iter()
+                        .map(|(w, _)| w.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
                     units: r,
                 });
             }
@@ -318,10 +360,16 @@ impl Scan {
         self.en_verbs.iter().any(|&v| {
             let next = v + 1;
             let tell_me = words.words[v].0 == "tell"
-                && words.words.get(next).is_some_and(|(w, _)| w == "me" || w == "us");
+                && words
+                    .words
+                    .get(next)
+                    .is_some_and(|(w, _)| w == "me" || w == "us");
             !tell_me
                 && (self.en_objects.contains(&next)
-                    || words.words.get(next).is_some_and(|(_, r)| r.start == hit.units.start))
+                    || words
+                        .words
+                        .get(next)
+                        .is_some_and(|(_, r)| r.start == hit.units.start))
         })
     }
 }

@@ -194,7 +194,10 @@ fn strip_diacritic(c: char) -> Option<char> {
     if !matches!(u32::from(c), 0xE0..=0x1FF) {
         return None;
     }
-    TABLE.iter().find(|(set, _)| set.contains(c)).map(|&(_, b)| b)
+    TABLE
+        .iter()
+        .find(|(set, _)| set.contains(c))
+        .map(|&(_, b)| b)
 }
 
 /// One character folded: width, look-alikes, case, diacritics, traditional → simplified.
@@ -243,17 +246,18 @@ pub(super) fn fold(c: char) -> char {
     if let Some(b) = strip_diacritic(c) {
         return b;
     }
-    if u32::from(c) >= 0x3400 { simplify(c) } else { c }
+    if u32::from(c) >= 0x3400 {
+        simplify(c)
+    } else {
+        c
+    }
 }
 
 /// Folds a short text (a list entry, a slice of raw text) without removing anything but the
 /// invisible characters: what "as written" means when telling a plain use of a word from an
 /// evasion.
 pub(super) fn fold_str(s: &str) -> String {
-    s.chars()
-        .filter(|&c| !is_dropped(c))
-        .map(fold)
-        .collect()
+    s.chars().filter(|&c| !is_dropped(c)).map(fold).collect()
 }
 
 /// The plain text: invisible characters removed, every other character folded.
@@ -500,7 +504,11 @@ impl PinyinText {
                 }
             } else if u.c.is_ascii_lowercase() {
                 text.push(u.c);
-                at.push((k, compact.word_start(k as usize), compact.word_end(k as usize + 1)));
+                at.push((
+                    k,
+                    compact.word_start(k as usize),
+                    compact.word_end(k as usize + 1),
+                ));
             } else {
                 text.push('|');
                 at.push((k, false, false));

@@ -107,7 +107,10 @@ fn is_digit_gap(c: char) -> bool {
 /// Digit value of each plain character: ASCII digits, and Han numerals in runs of seven or
 /// more (a number spelled out to dodge a filter; `一二三` alone is ordinary text).
 fn digit_values(chars: &[char]) -> Vec<Option<u8>> {
-    let mut out: Vec<Option<u8>> = chars.iter().map(|c| c.to_digit(10).map(|d| d as u8)).collect();
+    let mut out: Vec<Option<u8>> = chars
+        .iter()
+        .map(|c| c.to_digit(10).map(|d| d as u8))
+        .collect();
     let mut i = 0;
     while i < chars.len() {
         if han_numeral(chars[i]).is_none() {
@@ -153,7 +156,11 @@ fn digit_runs(chars: &[char], values: &[Option<u8>]) -> Vec<DigitRun> {
             i += 1;
             continue;
         }
-        let start = if i > 0 && chars[i - 1] == '+' { i - 1 } else { i };
+        let start = if i > 0 && chars[i - 1] == '+' {
+            i - 1
+        } else {
+            i
+        };
         let mut digits = String::new();
         let mut end = i;
         let mut j = i;
@@ -216,7 +223,10 @@ fn classify(digits: &str) -> Option<PiiKind> {
     {
         return Some(PiiKind::Mobile);
     }
-    if d.len() == 18 && d[0] != b'0' && d[..17].iter().all(u8::is_ascii_digit) && plausible_birth_date(d)
+    if d.len() == 18
+        && d[0] != b'0'
+        && d[..17].iter().all(u8::is_ascii_digit)
+        && plausible_birth_date(d)
     {
         return Some(PiiKind::IdCard);
     }
@@ -253,13 +263,21 @@ fn keyword_at(chars: &[char], i: usize, keyword: &str) -> Option<usize> {
 }
 
 /// After a contact keyword: skip `号`, `:`, `是`, spaces... then read an id.
-fn contact_id(chars: &[char], values: &[Option<u8>], from: usize, qq: bool) -> Option<Range<usize>> {
-    const FILLER: &[char] = &['号', '码', '是', '为', '搜', '加', '我', '的', '账', '户', '名', '叫', '私'];
+fn contact_id(
+    chars: &[char],
+    values: &[Option<u8>],
+    from: usize,
+    qq: bool,
+) -> Option<Range<usize>> {
+    const FILLER: &[char] = &[
+        '号', '码', '是', '为', '搜', '加', '我', '的', '账', '户', '名', '叫', '私',
+    ];
     let mut i = from;
     let mut skipped = 0;
     while i < chars.len() && skipped < 8 {
         let c = chars[i];
-        let latin_filler = (c == 'i' || c == 'd') && i + 1 < chars.len() && chars[i..].starts_with(&['i', 'd']);
+        let latin_filler =
+            (c == 'i' || c == 'd') && i + 1 < chars.len() && chars[i..].starts_with(&['i', 'd']);
         if latin_filler {
             i += 2;
             skipped += 2;
@@ -273,11 +291,16 @@ fn contact_id(chars: &[char], values: &[Option<u8>], from: usize, qq: bool) -> O
         break;
     }
     let start = i;
-    while i < chars.len() && (is_latin(chars[i]) || chars[i] == '_' || chars[i] == '-' || values[i].is_some()) {
+    while i < chars.len()
+        && (is_latin(chars[i]) || chars[i] == '_' || chars[i] == '-' || values[i].is_some())
+    {
         i += 1;
     }
     let id: Vec<char> = chars[start..i].to_vec();
-    let digits = id.iter().filter(|c| c.is_ascii_digit()).count() + (start..i).filter(|&k| !chars[k].is_ascii_digit() && values[k].is_some()).count();
+    let digits = id.iter().filter(|c| c.is_ascii_digit()).count()
+        + (start..i)
+            .filter(|&k| !chars[k].is_ascii_digit() && values[k].is_some())
+            .count();
     let n = id.len();
     let ok = if qq {
         digits == n && (5..=11).contains(&n)
@@ -343,8 +366,8 @@ fn find_addresses(chars: &[char], out: &mut Vec<(PiiKind, Range<usize>)>) {
             continue;
         }
         if end > start && clause_is_address(&chars[start..end]) {
-            let mut s = start;
-            let mut e = end;
+            let mut s = start + address_prefix(&chars[start..end]);
+            let mut e = start + address_end(&chars[start..end]);
             while s < e && chars[s].is_whitespace() {
                 s += 1;
             }
@@ -355,6 +378,88 @@ fn find_addresses(chars: &[char], out: &mut Vec<(PiiKind, Range<usize>)>) {
         }
         start = end + 1;
     }
+}
+
+/// Leading words of a clause that are not the address (`寄到`, `我家在`).
+fn address_prefix(c: &[char]) -> usize {
+    const PREFIXES: &[&str] = &[
+        "收货地址是",
+        "收货地址",
+        "地址是",
+        "地址",
+        "我家在",
+        "我家住",
+        "我住在",
+        "我在",
+        "寄到",
+        "送到",
+        "发到",
+        "寄去",
+        "送去",
+        "住在",
+        "在",
+    ];
+    let mut at = 0;
+    while at < c.len() && c[at].is_whitespace() {
+        at += 1;
+    }
+    let mut moved = true;
+    while moved {
+        moved = false;
+        for p in PREFIXES {
+            let p: Vec<char> = p.chars().collect();
+            if c[at..].starts_with(&p) {
+                at += p.len();
+                while at < c.len() && (c[at].is_whitespace() || matches!(class(c[at]), Class::Mark))
+                {
+                    at += 1;
+                }
+                moved = true;
+                break;
+            }
+        }
+    }
+    at
+}
+
+/// Where the address of a clause ends: after its last house-number marker (`…501室`, `…88号`,
+/// `5号楼1203`), or at the clause end.
+fn address_end(c: &[char]) -> usize {
+    const MARKERS: &[&str] = &[
+        "号楼", "单元", "栋", "幢", "室", "户", "号", "楼", "层", "座", "弄", "组",
+    ];
+    let mut end = None;
+    let mut i = 0;
+    while i < c.len() {
+        if !is_num(c[i]) {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j < c.len() && is_num(c[j]) {
+            j += 1;
+        }
+        let num_end = j;
+        if j + 1 < c.len() && c[j] == ' ' {
+            j += 1;
+        }
+        if let Some(m) = MARKERS.iter().find(|m| {
+            let m: Vec<char> = m.chars().collect();
+            c[j..].starts_with(&m)
+        }) {
+            let mut e = j + m.chars().count();
+            // A room number right after (`号楼1203`).
+            let digits = c[e..].iter().take_while(|d| d.is_ascii_digit()).count();
+            if digits >= 3 {
+                e += digits;
+            }
+            end = Some(e);
+            i = e;
+            continue;
+        }
+        i = num_end;
+    }
+    end.unwrap_or(c.len())
 }
 
 fn clause_is_address(c: &[char]) -> bool {
@@ -412,7 +517,10 @@ fn clause_is_address(c: &[char]) -> bool {
             if c.get(m) == Some(&' ') {
                 m += 1;
             }
-            if n > 0 && c.get(m).is_some_and(|&m| m == '号' || m == '弄' || m == '巷') {
+            if n > 0
+                && c.get(m)
+                    .is_some_and(|&m| m == '号' || m == '弄' || m == '巷')
+            {
                 return true;
             }
         }
@@ -430,7 +538,10 @@ fn clause_is_address(c: &[char]) -> bool {
                 j += 1;
             }
             let n = c[j..].iter().take_while(|&&d| is_num(d)).count();
-            if n > 0 && c.get(j + n).is_some_and(|&m| "号栋幢单元楼座室".contains(m)) {
+            if n > 0
+                && c.get(j + n)
+                    .is_some_and(|&m| "号栋幢单元楼座室".contains(m))
+            {
                 return true;
             }
         }
@@ -442,7 +553,9 @@ fn clause_is_address(c: &[char]) -> bool {
                 continue;
             }
             let tail = &c[k + 1..c.len().min(k + 8)];
-            if let Some(p) = tail.iter().position(|&t| t == '市' || t == '区' || t == '县')
+            if let Some(p) = tail
+                .iter()
+                .position(|&t| t == '市' || t == '区' || t == '县')
                 && p >= 2
                 && tail[..p].iter().all(|&t| is_han(t))
             {

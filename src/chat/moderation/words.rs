@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use jieba_rs::Jieba;
 
-use super::normalize::{Compact, Plain, PinyinText, fold_str, is_han, is_word, pinyin_readings};
+use super::normalize::{Compact, PinyinText, Plain, fold_str, is_han, is_word, pinyin_readings};
 
 /// Which list a word is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -59,7 +59,9 @@ pub(super) struct Hit {
 enum Role {
     Word(List),
     /// Cancels the words of these lists inside it.
-    Allowed { profanity: bool },
+    Allowed {
+        profanity: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -87,8 +89,20 @@ pub(super) struct WordIndex {
     exact: Option<AhoCorasick>,
     exact_patterns: Vec<Pattern>,
     pinyin: Option<AhoCorasick>,
-    /// Per pinyin pattern: (role, entry as listed, compact Han form, syllable boundaries).
-    pinyin_patterns: Vec<Vec<(Role, String, String, Vec<usize>)>>,
+    /// Per pinyin pattern, every entry spelled that way.
+    pinyin_patterns: Vec<Vec<PinyinEntry>>,
+}
+
+/// A Han entry spelled in pinyin.
+#[derive(Debug)]
+struct PinyinEntry {
+    role: Role,
+    /// The entry as listed.
+    word: String,
+    /// Its compact (Han) form.
+    han: String,
+    /// Byte offsets of its syllable boundaries in the pinyin pattern.
+    bounds: Vec<usize>,
 }
 
 /// jieba's dictionary, loaded once per process (about 0.2 s), used to tell a homophone
@@ -115,12 +129,16 @@ fn compact_entry(word: &str) -> (String, Vec<usize>) {
 impl WordIndex {
     /// `lists`: (list, entries); `allowed`: words that cancel ad-law and banned words;
     /// `profanity_allowed`: words that cancel profanity.
-    pub fn new(lists: &[(List, Vec<String>)], allowed: &[&str], profanity_allowed: &[&str]) -> WordIndex {
+    pub fn new(
+        lists: &[(List, Vec<String>)],
+        allowed: &[&str],
+        profanity_allowed: &[&str],
+    ) -> WordIndex {
         let mut by_text: HashMap<String, usize> = HashMap::new();
         let mut patterns: Vec<Pattern> = Vec::new();
         let mut texts: Vec<String> = Vec::new();
         let mut pinyin_by_text: HashMap<String, usize> = HashMap::new();
-        let mut pinyin_patterns: Vec<Vec<(Role, String, String, Vec<usize>)>> = Vec::new();
+        let mut pinyin_patterns: Vec<Vec<PinyinEntry>> = Vec::new();
         let mut pinyin_texts: Vec<String> = Vec::new();
 
         let mut add = |role: Role, word: &str| {
@@ -142,7 +160,11 @@ impl WordIndex {
                 texts.push(text.clone());
                 patterns.len() - 1
             });
-            if !patterns[i].entries.iter().any(|e| e.role == role && e.folded == entry.folded) {
+            if !patterns[i]
+                .entries
+                .iter()
+                .any(|e| e.role == role && e.folded == entry.folded)
+            {
                 patterns[i].entries.push(entry);
             }
             // Pinyin: Han-only entries of two or more syllables (one syllable sounds like too
@@ -176,7 +198,12 @@ impl WordIndex {
                         pinyin_texts.push(py.clone());
                         pinyin_patterns.len() - 1
                     });
-                    pinyin_patterns[j].push((role, word.to_string(), text.clone(), bounds));
+                    pinyin_patterns[j].push(PinyinEntry {
+                        role,
+                        word: word.to_string(),
+                        han: text.clone(),
+                        bounds,
+                    });
                 }
             }
         };
@@ -218,7 +245,11 @@ impl WordIndex {
         let mut hits: Vec<Hit> = Vec::new();
         // (unit range, covers profanity?) of allowed words.
         let mut allowed: Vec<(Range<usize>, bool)> = Vec::new();
-        for m in self.exact.iter().flat_map(|ac| ac.find_overlapping_iter(&compact.text)) {
+        for m in self
+            .exact
+            .iter()
+            .flat_map(|ac| ac.find_overlapping_iter(&compact.text))
+        {
             let units = compact.units_of(m.start()..m.end());
             if units.is_empty() {
                 continue;
@@ -260,7 +291,13 @@ impl WordIndex {
                     continue;
                 };
                 let written: String = compact.units[units.clone()].iter().map(|u| u.c).collect();
-                for (role, word, han, bounds) in &self.pinyin_patterns[m.pattern().as_usize()] {
+                for PinyinEntry {
+                    role,
+                    word,
+                    han,
+                    bounds,
+                } in &self.pinyin_patterns[m.pattern().as_usize()]
+                {
                     if &written == han {
                         continue; // an exact match, found above
                     }
@@ -286,13 +323,18 @@ impl WordIndex {
         }
         hits.retain(|h| {
             !allowed.iter().any(|(a, prof)| {
-                *prof == (h.list == List::Profanity) && a.start <= h.units.start && h.units.end <= a.end
+                *prof == (h.list == List::Profanity)
+                    && a.start <= h.units.start
+                    && h.units.end <= a.end
             })
         });
         // By list, then place, longest first; drop a hit inside an earlier one of its list.
         hits.sort_by(|a, b| {
-            (a.list, a.units.start, std::cmp::Reverse(a.units.end))
-                .cmp(&(b.list, b.units.start, std::cmp::Reverse(b.units.end)))
+            (a.list, a.units.start, std::cmp::Reverse(a.units.end)).cmp(&(
+                b.list,
+                b.units.start,
+                std::cmp::Reverse(b.units.end),
+            ))
         });
         let mut out: Vec<Hit> = Vec::with_capacity(hits.len());
         for h in hits {
@@ -310,7 +352,12 @@ impl WordIndex {
 
 /// Whitespace inside typed pinyin falls on syllable boundaries (`zui hao`), or every piece is
 /// one letter (`z u i h a o`).
-fn pinyin_spaces_ok(compact: &Compact, pinyin: &PinyinText, bytes: Range<usize>, bounds: &[usize]) -> bool {
+fn pinyin_spaces_ok(
+    compact: &Compact,
+    pinyin: &PinyinText,
+    bytes: Range<usize>,
+    bounds: &[usize],
+) -> bool {
     let mut single = true;
     let mut bad = false;
     let mut piece = 0;
@@ -326,7 +373,10 @@ fn pinyin_spaces_ok(compact: &Compact, pinyin: &PinyinText, bytes: Range<usize>,
             && unit.sep != super::normalize::Sep::None
         {
             let latin_pair = is_word(unit.c) && is_word(compact.units[p].c);
-            if latin_pair && unit.sep == super::normalize::Sep::Space && !bounds.contains(&(b - bytes.start)) {
+            if latin_pair
+                && unit.sep == super::normalize::Sep::Space
+                && !bounds.contains(&(b - bytes.start))
+            {
                 bad = true;
             }
             if piece > 1 {
