@@ -49,6 +49,8 @@ pub struct CategoryScore {
     pub correct: usize,
     /// `correct / n` (0 when empty).
     pub accuracy: f64,
+    /// Mean time of [`Brain::answer`] for these questions, microseconds.
+    pub mean_micros: f64,
 }
 
 /// A question answered other than labelled.
@@ -98,17 +100,18 @@ impl std::fmt::Display for EvalReport {
         }
         writeln!(
             f,
-            "{:<16} {:>5} {:>8} {:>9}",
-            "category", "n", "correct", "accuracy"
+            "{:<16} {:>5} {:>8} {:>9} {:>10}",
+            "category", "n", "correct", "accuracy", "mean µs"
         )?;
         for c in self.categories.iter().chain([&self.overall]) {
             writeln!(
                 f,
-                "{:<16} {:>5} {:>8} {:>8.1}%",
+                "{:<16} {:>5} {:>8} {:>8.1}% {:>10.0}",
                 c.category,
                 c.n,
                 c.correct,
-                c.accuracy * 100.0
+                c.accuracy * 100.0,
+                c.mean_micros
             )?;
         }
         writeln!(
@@ -168,11 +171,12 @@ pub(crate) fn run(
         let script = Script::load(&path).map_err(|source| BrainError::EvalScript {
             set: set_path.to_path_buf(),
             script: path.clone(),
-            source,
+            source: Box::new(source),
         })?;
         brains.insert(item.script.clone(), build(&script)?);
     }
-    let mut per: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    // Per category: questions, correct, total microseconds.
+    let mut per: BTreeMap<String, (usize, usize, u128)> = BTreeMap::new();
     let mut failures = Vec::new();
     let mut total_micros = 0u128;
     let mut max_micros = 0u64;
@@ -200,6 +204,7 @@ pub(crate) fn run(
             && reply.intent == item.intent;
         let e = per.entry(item.category.clone()).or_default();
         e.0 += 1;
+        e.2 += micros;
         if ok {
             e.1 += 1;
         } else {
@@ -226,7 +231,7 @@ pub(crate) fn run(
             });
         }
     }
-    let score = |category: String, (n, correct): (usize, usize)| CategoryScore {
+    let score = |category: String, (n, correct, micros): (usize, usize, u128)| CategoryScore {
         category,
         n,
         correct,
@@ -235,6 +240,11 @@ pub(crate) fn run(
         } else {
             correct as f64 / n as f64
         },
+        mean_micros: if n == 0 {
+            0.0
+        } else {
+            micros as f64 / n as f64
+        },
     };
     let n: usize = per.values().map(|v| v.0).sum();
     let correct: usize = per.values().map(|v| v.1).sum();
@@ -242,7 +252,7 @@ pub(crate) fn run(
         set: set_path.to_path_buf(),
         embedder,
         categories: per.into_iter().map(|(k, v)| score(k, v)).collect(),
-        overall: score("overall".to_string(), (n, correct)),
+        overall: score("overall".to_string(), (n, correct, total_micros)),
         mean_micros: if n == 0 {
             0.0
         } else {

@@ -117,6 +117,15 @@ pub(crate) struct Scored {
     pub score: f32,
 }
 
+/// A document's terms for the coverage score.
+#[derive(Debug)]
+struct DocFields {
+    /// Each field's terms and the credit a word found there earns.
+    fields: Vec<(HashSet<String>, f32)>,
+    /// The terms naming the document's product.
+    name: HashSet<String>,
+}
+
 /// The index built from a script.
 #[derive(Debug)]
 pub(crate) struct Knowledge {
@@ -125,9 +134,8 @@ pub(crate) struct Knowledge {
     bm25: Bm25,
     /// BM25 document → entry.
     doc_entry: Vec<usize>,
-    /// Per document: its fields' term sets and coverage credit, then the terms naming its
-    /// product.
-    doc_fields: Vec<(Vec<(HashSet<String>, f32)>, HashSet<String>)>,
+    /// Per document: its fields for the coverage score.
+    doc_fields: Vec<DocFields>,
     /// The index's Han words (and synonyms, aliases), longest first: a question is cut into
     /// these before jieba cuts the rest, so it meets the documents' words.
     vocab: AhoCorasick,
@@ -157,10 +165,10 @@ impl Knowledge {
                 let e = entries.len();
                 let mut commerce = Vec::new();
                 for q in &faq.questions {
-                    if let Some(c) = intent::detect(&normalize(q)).commerce() {
-                        if !commerce.contains(&c) {
-                            commerce.push(c);
-                        }
+                    if let Some(c) = intent::detect(&normalize(q)).commerce()
+                        && !commerce.contains(&c)
+                    {
+                        commerce.push(c);
                     }
                 }
                 entries.push(Entry {
@@ -210,12 +218,19 @@ impl Knowledge {
                 emb_entry.push((e, 1.0));
             }
         }
+        // Only texts in a language the model covers are embedded (MiniLM gives Chinese text
+        // vectors that are close to everything and mean nothing).
+        let (emb_texts, emb_entry): (Vec<String>, Vec<(usize, f32)>) = emb_texts
+            .into_iter()
+            .zip(emb_entry)
+            .filter(|(t, _)| embedder.is_some_and(|m| m.covers_chinese() || !has_han(t)))
+            .unzip();
         let emb_rows = match embedder {
-            Some(m) => {
+            Some(m) if !emb_texts.is_empty() => {
                 let refs: Vec<&str> = emb_texts.iter().map(String::as_str).collect();
                 m.embed(&refs)?
             }
-            None => Vec::new(),
+            _ => Vec::new(),
         };
         // Coverage fields (the name field last) and the vocabulary of the documents' words.
         let mut vocab: HashSet<String> = HashSet::new();
@@ -233,7 +248,7 @@ impl Knowledge {
                         sets.push((set, *w));
                     }
                 }
-                (sets, name)
+                DocFields { fields: sets, name }
             })
             .collect();
         for p in &script.products {
@@ -324,8 +339,8 @@ impl Knowledge {
             .map(|d| self.bm25.score(query_terms, d))
             .collect();
         let top = bm25.iter().copied().fold(0.0f32, f32::max);
-        for d in 0..self.bm25.len() {
-            let rel = if top > 0.0 { bm25[d] / top } else { 0.0 };
+        for (d, &b) in bm25.iter().enumerate() {
+            let rel = if top > 0.0 { b / top } else { 0.0 };
             let s = self.coverage(&q, d) * (1.0 - BM25_SHARE + BM25_SHARE * rel);
             let e = self.doc_entry[d];
             lexical[e] = lexical[e].max(s);
@@ -387,7 +402,7 @@ impl Knowledge {
     /// a word naming the document's product 1). A document that matches only the product's
     /// name scores 0. In [0, 1].
     fn coverage(&self, q: &[(f32, Vec<(String, f32)>)], d: usize) -> f32 {
-        let (fields, name) = &self.doc_fields[d];
+        let DocFields { fields, name } = &self.doc_fields[d];
         let mut num = 0.0;
         let mut den = 0.0;
         let mut beyond_name = false;

@@ -168,7 +168,8 @@ pub enum BrainError {
     EvalScript {
         set: PathBuf,
         script: PathBuf,
-        source: crate::script::ScriptError,
+        /// Boxed: a script error is large and this variant is rare.
+        source: Box<crate::script::ScriptError>,
     },
 }
 
@@ -393,7 +394,8 @@ impl Brain {
         let scored = self.score(question, &terms);
 
         if let Some(c) = hits.commerce() {
-            return self.commerce(c, &scored, strong, current, &out);
+            let named = strong.or(mention.map(|m| m.0));
+            return self.commerce(c, &scored, named, current, &out);
         }
         if !asks && (hits.thanks || hits.greeting) {
             return out.social(&hits);
@@ -516,13 +518,14 @@ impl Brain {
         &self,
         c: Commerce,
         scored: &[Scored],
-        strong: Option<usize>,
+        named: Option<usize>,
         current: Option<usize>,
         out: &Out<'_>,
     ) -> Reply {
         let entries = &self.knowledge.entries;
         let single = (self.products.len() == 1).then_some(0);
-        let target = strong.or(current).or(single);
+        // The product the question names (even weakly: "丝绒的多少钱"), else the one on air.
+        let target = named.or(current).or(single);
         // The product's FAQ entry of this kind, else its fact of this kind.
         let tagged = |s: &Scored| {
             entries[s.entry].commerce.contains(&c)
@@ -745,7 +748,9 @@ fn faq_topic(lang: Language, product: &crate::script::Product, questions: &[Stri
 /// Loads an embedding model, sharing one already loaded by a live brain (a hot reload builds
 /// the new brain while the old one still runs).
 fn load_embedder(dir: &Path) -> Result<Arc<Embedder>, BrainError> {
-    static CACHE: OnceLock<Mutex<Vec<(PathBuf, Weak<Embedder>)>>> = OnceLock::new();
+    /// Models loaded by live brains, by canonical folder.
+    type Loaded = Vec<(PathBuf, Weak<Embedder>)>;
+    static CACHE: OnceLock<Mutex<Loaded>> = OnceLock::new();
     let key = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     let cache = CACHE.get_or_init(|| Mutex::new(Vec::new()));
     // A poisoned lock only means another load panicked; the list itself stays consistent.

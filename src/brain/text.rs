@@ -265,11 +265,11 @@ pub fn is_question(text: &str) -> bool {
             .chars()
             .rev()
             .find(|c| c.is_alphanumeric() || is_han(*c));
-        if let Some(c) = last {
-            if ZH_FINAL_QUESTION.contains(&c) {
-                // "太好看了不" is odd but "包邮不" asks; a lone "不" or "没" is an answer.
-                return norm.chars().filter(|c| is_han(*c)).count() >= 2;
-            }
+        if let Some(c) = last
+            && ZH_FINAL_QUESTION.contains(&c)
+        {
+            // "包邮不" asks; a lone "不" or "没" is an answer.
+            return norm.chars().filter(|c| is_han(*c)).count() >= 2;
         }
         // An English question typed in a Chinese room ("how much 口红") still counts below.
     }

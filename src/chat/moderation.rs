@@ -67,10 +67,12 @@
 //!
 //! # Cost
 //!
-//! Measured by the ignored test `moderation::tests::bench` (release build, one core of the
-//! 2-core dev container): about 3–6 µs for a typical short message through
-//! [`Moderator::incoming`] and [`Moderator::spoken`], about 1 ms for a 10 KB message;
-//! [`Moderator::new`] takes about 1 ms plus jieba's dictionary (about 0.2 s, once per process).
+//! Measured with the ignored test `moderation::tests::bench` (release build, 2-core dev
+//! container; numbers, not assertions): 2–8 µs per short message through
+//! [`Moderator::incoming`] or [`Moderator::spoken`] (about 15 µs when personal data is
+//! masked), about 1 ms for a 10 KB message and a few ms for hostile 10 KB ones (work per text
+//! is capped: ids are read at most 26 characters, at most 64 homophone segmentations);
+//! [`Moderator::new`] about 1.5 ms plus jieba's dictionary (about 0.2 s, once per process).
 
 mod inject;
 mod lists;

@@ -82,7 +82,15 @@ pub(super) async fn ws(State(state): State<AppState>, upgrade: WebSocketUpgrade)
 
 async fn session(mut socket: WebSocket, inbox: Inbox) {
     let conn = WS_CONNECTIONS.fetch_add(1, Ordering::Relaxed);
-    while let Some(Ok(frame)) = socket.recv().await {
+    while let Some(frame) = socket.recv().await {
+        let frame = match frame {
+            Ok(f) => f,
+            Err(e) => {
+                // Invalid UTF-8 in a text frame, a protocol error: this connection ends.
+                tracing::warn!(conn, "chat websocket closed: {e}");
+                break;
+            }
+        };
         let reply = match frame {
             Message::Text(text) => {
                 let msg = serde_json::from_str::<ChatMessage>(&text).unwrap_or_else(|_| ChatMessage {

@@ -531,3 +531,103 @@ fn http_flag_values() {
     let err = ServerConfig::from_flag("8686").unwrap_err();
     assert!(err.to_string().contains("HOST:PORT"), "{err}");
 }
+
+fn start_with_chat(events: &Events, inbox: Option<crate::chat::Inbox>) -> Server {
+    let mut state = AppState::new(events.clone());
+    state.chat = inbox;
+    Server::start_with(
+        ServerConfig {
+            bind: "127.0.0.1:0".parse().unwrap(),
+        },
+        state,
+    )
+    .unwrap()
+}
+
+/// A raw HTTP/1.1 POST; returns the status code.
+fn post(addr: SocketAddr, path: &str, body: &[u8]) -> u16 {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    s.write_all(body).unwrap();
+    let mut line = String::new();
+    BufReader::new(s).read_line(&mut line).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn chat_post_queues_messages_and_refuses_bad_ones() {
+    let events = Events::new();
+    let inbox = crate::chat::Inbox::new();
+    let server = start_with_chat(&events, Some(inbox.clone()));
+    let addr = server.local_addr();
+    let ok = r#"{"user":"u1","name":"小美","text":"多少钱？","platform":"douyin"}"#;
+    assert_eq!(post(addr, "/api/chat", ok.as_bytes()), 202);
+    let m = inbox.receiver().try_recv().expect("queued");
+    assert_eq!((m.user.as_str(), m.text.as_str(), m.platform.as_str()), ("u1", "多少钱？", "douyin"));
+    assert!(m.at.is_none(), "a live message has no replay time");
+    assert_eq!(post(addr, "/api/chat", b"not json"), 400);
+    assert_eq!(post(addr, "/api/chat", br#"{"text":"no user"}"#), 400);
+    let huge = format!(r#"{{"user":"u","text":"{}"}}"#, "长".repeat(5000));
+    assert_eq!(post(addr, "/api/chat", huge.as_bytes()), 413);
+    assert!(inbox.receiver().try_recv().is_err(), "nothing else was queued");
+    // A show without chat says so.
+    let no_chat = start_with_chat(&events, None);
+    assert_eq!(post(no_chat.local_addr(), "/api/chat", ok.as_bytes()), 503);
+    no_chat.shutdown().unwrap();
+    server.shutdown().unwrap();
+}
+
+/// Opens a WebSocket to `/api/chat/ws` by hand and sends one masked text frame.
+fn ws_send(addr: SocketAddr, payload: &[u8]) -> TcpStream {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    write!(
+        s,
+        "GET /api/chat/ws HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    assert!(String::from_utf8_lossy(&head).starts_with("HTTP/1.1 101"));
+    let mask = [1u8, 2, 3, 4];
+    let mut frame = vec![0x81, 0x80 | payload.len() as u8];
+    frame.extend_from_slice(&mask);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    s.write_all(&frame).unwrap();
+    s
+}
+
+#[test]
+fn chat_websocket_takes_text_and_survives_invalid_utf8() {
+    let events = Events::new();
+    let inbox = crate::chat::Inbox::new();
+    let server = start_with_chat(&events, Some(inbox.clone()));
+    let addr = server.local_addr();
+    let mut s = ws_send(addr, "包邮吗".as_bytes());
+    let mut reply = [0u8; 2];
+    s.read_exact(&mut reply).unwrap();
+    assert_eq!(reply[0], 0x81, "a text frame back");
+    let mut body = vec![0u8; reply[1] as usize];
+    s.read_exact(&mut body).unwrap();
+    assert_eq!(String::from_utf8_lossy(&body), r#"{"queued":true}"#);
+    let m = inbox.receiver().try_recv().expect("queued");
+    assert_eq!((m.text.as_str(), m.platform.as_str()), ("包邮吗", "websocket"));
+    // Invalid UTF-8 in a text frame: that connection is closed, nothing is queued, the server
+    // goes on.
+    let mut bad = ws_send(addr, &[0xe5, 0x8c, 0xff, 0xfe]);
+    let mut rest = Vec::new();
+    let _ = bad.read_to_end(&mut rest);
+    assert!(inbox.receiver().try_recv().is_err());
+    assert_eq!(get(addr, "/api/health").0, 200);
+    server.shutdown().unwrap();
+}

@@ -291,7 +291,9 @@ fn contact_id(
         break;
     }
     let start = i;
+    // An id is at most 24 characters: stop reading a little past that (bounded work).
     while i < chars.len()
+        && i - start <= 25
         && (is_latin(chars[i]) || chars[i] == '_' || chars[i] == '-' || values[i].is_some())
     {
         i += 1;

@@ -285,6 +285,10 @@ impl WordIndex {
                 }
             }
         }
+        // jieba runs once per Han homophone candidate; past this many in one text every further
+        // candidate counts as a hit (fail closed, bounded work).
+        const MAX_SEGMENTATIONS: usize = 64;
+        let mut segmentations = 0;
         if let Some(ac) = &self.pinyin {
             for m in ac.find_overlapping_iter(&pinyin.text) {
                 let Some(units) = pinyin.units_of(&(m.start()..m.end())) else {
@@ -305,8 +309,13 @@ impl WordIndex {
                     if !all_han && !pinyin_spaces_ok(compact, pinyin, m.start()..m.end(), bounds) {
                         continue;
                     }
-                    if all_han && !homophone_stands_alone(compact, &units) {
-                        continue;
+                    if all_han {
+                        segmentations += 1;
+                        if segmentations <= MAX_SEGMENTATIONS
+                            && !homophone_stands_alone(compact, &units)
+                        {
+                            continue;
+                        }
                     }
                     match role {
                         Role::Allowed { profanity } => allowed.push((units.clone(), *profanity)),
@@ -321,12 +330,39 @@ impl WordIndex {
                 }
             }
         }
-        hits.retain(|h| {
-            !allowed.iter().any(|(a, prof)| {
-                *prof == (h.list == List::Profanity)
-                    && a.start <= h.units.start
-                    && h.units.end <= a.end
-            })
+        // Drop hits inside an allowed word of their group: allowed spans sorted by start, with
+        // the furthest end reached so far, so each hit is one binary search.
+        let mut keep = vec![true; hits.len()];
+        for group in [true, false] {
+            let mut spans: Vec<Range<usize>> = allowed
+                .iter()
+                .filter(|(_, prof)| *prof == group)
+                .map(|(r, _)| r.clone())
+                .collect();
+            if spans.is_empty() {
+                continue;
+            }
+            spans.sort_by_key(|r| r.start);
+            let mut reach = Vec::with_capacity(spans.len());
+            let mut max_end = 0;
+            for r in &spans {
+                max_end = max_end.max(r.end);
+                reach.push(max_end);
+            }
+            for (k, h) in hits.iter().enumerate() {
+                if (h.list == List::Profanity) != group {
+                    continue;
+                }
+                let n = spans.partition_point(|r| r.start <= h.units.start);
+                if n > 0 && reach[n - 1] >= h.units.end {
+                    keep[k] = false;
+                }
+            }
+        }
+        let mut k = 0;
+        hits.retain(|_| {
+            k += 1;
+            keep[k - 1]
         });
         // By list, then place, longest first; drop a hit inside an earlier one of its list.
         hits.sort_by(|a, b| {
