@@ -93,8 +93,8 @@ enum Command {
         product: Option<String>,
         #[arg(long)]
         json: bool,
-        #[arg(long)]
-        embedder: Option<PathBuf>,
+        #[command(flatten)]
+        chat: ChatArgs,
         /// The question, or `-` for stdin.
         question: String,
     },
@@ -193,16 +193,37 @@ struct ChatArgs {
     /// tokenizer.json); default: models/all-minilm-l6-v2 when present.
     #[arg(long)]
     embedder: Option<PathBuf>,
+    /// Optional local LLM (Qwen2-family GGUF) that rephrases answers in the persona's voice.
+    #[arg(long, requires = "llm_tokenizer")]
+    llm_model: Option<PathBuf>,
+    /// The LLM's tokenizer.json.
+    #[arg(long, requires = "llm_model")]
+    llm_tokenizer: Option<PathBuf>,
 }
 
 impl ChatArgs {
+    fn brain(&self) -> BrainConfig {
+        BrainConfig {
+            embedder: self.embedder.clone(),
+            llm: self
+                .llm_model
+                .clone()
+                .zip(self.llm_tokenizer.clone())
+                .map(|(m, t)| anchor::brain::llm::LlmConfig::new(m, t)),
+            ..BrainConfig::default()
+        }
+    }
+
     /// The chat setup for a show; `inbox` is where live sources write.
     fn options(&self, inbox: Option<Inbox>) -> Result<Option<ChatOptions>> {
         if self.no_chat {
             return Ok(None);
         }
         let replay = match &self.chat_replay {
-            Some(p) => Some(Replay::load(p).with_context(|| format!("cannot read chat replay {}", p.display()))?),
+            Some(p) => Some(
+                Replay::load(p)
+                    .with_context(|| format!("cannot read chat replay {}", p.display()))?,
+            ),
             None => None,
         };
         if self.chat_stdin
@@ -213,10 +234,7 @@ impl ChatArgs {
         Ok(Some(ChatOptions {
             inbox,
             replay,
-            brain: BrainConfig {
-                embedder: self.embedder.clone(),
-                ..BrainConfig::default()
-            },
+            brain: self.brain(),
         }))
     }
 }
@@ -423,9 +441,9 @@ fn real_main() -> Result<ExitCode> {
             script,
             product,
             json,
-            embedder,
+            chat,
             question,
-        } => ask(&script, product, json, embedder, &question)?,
+        } => ask(&script, product, json, &chat.brain(), &question)?,
         Command::Schema { catalogue } => {
             let schema = if catalogue {
                 anchor::script::catalogue_json_schema()
@@ -779,7 +797,7 @@ fn ask(
     script_path: &Path,
     product: Option<String>,
     json: bool,
-    embedder: Option<PathBuf>,
+    brain: &BrainConfig,
     question: &str,
 ) -> Result<()> {
     let script = Script::load(script_path)?;
@@ -788,13 +806,7 @@ fn ask(
     {
         bail!("no product `{p}` in {}", script_path.display());
     }
-    let brain = Brain::new(
-        &script,
-        &BrainConfig {
-            embedder,
-            ..BrainConfig::default()
-        },
-    )?;
+    let brain = Brain::new(&script, brain)?;
     let moderator = Moderator::new(&script.chat.banned_words);
     let ctx = ShowContext {
         current_product: product,
@@ -814,7 +826,10 @@ fn ask(
         };
         let reply = brain.answer(&text, &ctx);
         let (verdict, spoken) = match moderator.spoken(&reply.text) {
-            Ok(()) => (serde_json::to_value(reply.verdict).unwrap_or_default(), reply.text.clone()),
+            Ok(()) => (
+                serde_json::to_value(reply.verdict).unwrap_or_default(),
+                reply.text.clone(),
+            ),
             Err(_) => ("fallback".into(), script.chat.fallback.clone()),
         };
         serde_json::json!({
@@ -864,8 +879,14 @@ fn bench_chat(script_path: &Path, seconds: f64) -> Result<()> {
         "policy", "probes", "p50 s", "p95 s", "max s", "all replies", "all p50 s"
     );
     for policy in [AnswerPolicy::Immediately, AnswerPolicy::BetweenSentences] {
-        let r = anchor::chat::bench::latency(&script, policy, &traffic, seconds, &BrainConfig::default())
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let r = anchor::chat::bench::latency(
+            &script,
+            policy,
+            &traffic,
+            seconds,
+            &BrainConfig::default(),
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
         let all_p50 = r.all.get(r.all.len() / 2).copied().unwrap_or(f64::NAN);
         println!(
             "{:<18} {:>8} {:>8.2} {:>8.2} {:>8.2} {:>12} {:>10.2}",

@@ -22,11 +22,17 @@ fn render(policy: &str) -> (Vec<Spoken>, Vec<Value>) {
     let dir = common::tempdir().unwrap();
     let script = dir.path().join("show.yaml");
     let yaml = std::fs::read_to_string(repo("tests/fixtures/shows/chat-zh.yaml")).unwrap();
-    std::fs::write(&script, yaml.replace("answer: between_sentences", &format!("answer: {policy}"))).unwrap();
+    std::fs::write(
+        &script,
+        yaml.replace("answer: between_sentences", &format!("answer: {policy}")),
+    )
+    .unwrap();
     let replay = dir.path().join("chat.jsonl");
     std::fs::write(
         &replay,
-        format!(r#"{{"at": {QUESTION_AT}, "user": "u1", "name": "小美", "text": "这个多少钱呀？"}}"#),
+        format!(
+            r#"{{"at": {QUESTION_AT}, "user": "u1", "name": "小美", "text": "这个多少钱呀？"}}"#
+        ),
     )
     .unwrap();
     let mp4 = dir.path().join("show.mp4");
@@ -37,10 +43,20 @@ fn render(policy: &str) -> (Vec<Spoken>, Vec<Value>) {
         .arg(&mp4)
         .arg("--chat-replay")
         .arg(&replay)
-        .args(["--width", "320", "--height", "180", "--out-width", "320", "--out-height", "180"]));
+        .args([
+            "--width",
+            "320",
+            "--height",
+            "180",
+            "--out-width",
+            "320",
+            "--out-height",
+            "180",
+        ]));
     assert!(o.status.success(), "render failed:\n{}", stderr(&o));
     let track: Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("show.lipsync.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(dir.path().join("show.lipsync.json")).unwrap())
+            .unwrap();
     let spoken = track["speech"]
         .as_array()
         .unwrap()
@@ -81,11 +97,18 @@ fn reply_between_sentences_then_the_rundown_resumes() {
         .expect("a sentence on air at the question");
     // It finished (not cut), and the reply started at the next boundary: after it, before the
     // next rundown sentence.
-    assert!(pts >= spoken[on_air].end - 1e-6, "reply at {pts}, sentence ended {}", spoken[on_air].end);
+    assert!(
+        pts >= spoken[on_air].end - 1e-6,
+        "reply at {pts}, sentence ended {}",
+        spoken[on_air].end
+    );
     let answer = &spoken[on_air + 1];
     assert!(answer.text.contains("99.9"), "next spoken: {}", answer.text);
     let gap = answer.start - spoken[on_air].end;
-    assert!((0.1..0.5).contains(&gap), "a breath before the answer, got {gap:.3} s");
+    assert!(
+        (0.1..0.5).contains(&gap),
+        "a breath before the answer, got {gap:.3} s"
+    );
     assert!((r["latency"].as_f64().unwrap() - (pts - QUESTION_AT)).abs() < 1e-6);
     // The rundown resumes with the sentence that was next, said once.
     let rundown: Vec<&str> = [
@@ -96,12 +119,23 @@ fn reply_between_sentences_then_the_rundown_resumes() {
     ]
     .to_vec();
     let said: Vec<&str> = spoken.iter().map(|s| s.text.as_str()).collect();
-    let i = rundown.iter().position(|t| *t == spoken[on_air].text).expect("a rundown sentence");
+    let i = rundown
+        .iter()
+        .position(|t| *t == spoken[on_air].text)
+        .expect("a rundown sentence");
     if i + 1 < rundown.len() {
-        assert_eq!(said[on_air + 2], rundown[i + 1], "resumed at the next sentence: {said:?}");
+        assert_eq!(
+            said[on_air + 2],
+            rundown[i + 1],
+            "resumed at the next sentence: {said:?}"
+        );
     }
     for t in &rundown {
-        assert_eq!(said.iter().filter(|s| *s == t).count(), 1, "{t} said once: {said:?}");
+        assert_eq!(
+            said.iter().filter(|s| *s == t).count(),
+            1,
+            "{t} said once: {said:?}"
+        );
     }
 }
 
@@ -119,10 +153,19 @@ fn reply_immediately_interrupts_and_says_the_sentence_again() {
     // It was cut: the next thing spoken starts right after the question (bridge), not at the
     // sentence's natural end.
     let next = &spoken[cut + 1];
-    assert!(next.start < spoken[cut].end, "bridge at {} while the sentence ran to {}", next.start, spoken[cut].end);
+    assert!(
+        next.start < spoken[cut].end,
+        "bridge at {} while the sentence ran to {}",
+        next.start,
+        spoken[cut].end
+    );
     assert!(next.text.contains("稍等"), "bridge: {}", next.text);
     assert!(next.start >= pts - 1e-6);
-    assert!(spoken[cut + 2].text.contains("99.9"), "answer: {}", spoken[cut + 2].text);
+    assert!(
+        spoken[cut + 2].text.contains("99.9"),
+        "answer: {}",
+        spoken[cut + 2].text
+    );
     // Then the interrupted sentence again, from its start.
     assert_eq!(spoken[cut + 3].text, spoken[cut].text);
 }

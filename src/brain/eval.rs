@@ -1,5 +1,6 @@
 //! Accuracy of the brain on a labelled question set, per category, with retrieval times
-//! (`anchor bench chat`; the accuracy test runs it on tests/fixtures/chat/questions.jsonl).
+//! (`anchor bench chat`). The tests run it on tests/fixtures/chat/questions.jsonl (the set the
+//! brain was tuned on) and questions-holdout.jsonl (written afterwards, never tuned on).
 //!
 //! The set is JSON Lines, one labelled question a line (blank lines and lines starting with
 //! `//` are skipped):
@@ -80,6 +81,11 @@ pub struct EvalReport {
     pub mean_micros: f64,
     /// Slowest [`Brain::answer`], microseconds.
     pub max_micros: u64,
+    /// Questions answered (verdict `answer`) other than labelled: a wrong product, entry or
+    /// intent, or an answer where the fallback was expected. The costly mistakes.
+    pub wrong_answers: usize,
+    /// Questions that got the fallback where an answer was expected (safe but unhelpful).
+    pub missed: usize,
     pub failures: Vec<EvalFailure>,
 }
 
@@ -114,6 +120,11 @@ impl std::fmt::Display for EvalReport {
                 c.mean_micros
             )?;
         }
+        writeln!(
+            f,
+            "wrong answers: {}, missed (fallback instead of an answer): {}",
+            self.wrong_answers, self.missed
+        )?;
         writeln!(
             f,
             "answer time: mean {:.0} µs, max {} µs per question",
@@ -181,6 +192,7 @@ pub(crate) fn run(
     let mut total_micros = 0u128;
     let mut max_micros = 0u64;
     let mut embedder = None;
+    let (mut wrong_answers, mut missed) = (0, 0);
     for (line, item) in &items {
         let brain = &brains[&item.script];
         embedder = embedder.or_else(|| brain.embedder().map(Path::to_path_buf));
@@ -208,6 +220,11 @@ pub(crate) fn run(
         if ok {
             e.1 += 1;
         } else {
+            if reply.verdict == Verdict::Answer {
+                wrong_answers += 1;
+            } else if verdict == Verdict::Answer {
+                missed += 1;
+            }
             let show = |v: Verdict, p: &Option<String>, f: Option<usize>, i: Intent| {
                 format!(
                     "{} {} {} {}",
@@ -259,6 +276,8 @@ pub(crate) fn run(
             total_micros as f64 / n as f64
         },
         max_micros,
+        wrong_answers,
+        missed,
         failures,
     })
 }

@@ -408,18 +408,21 @@ impl Knowledge {
         let mut beyond_name = false;
         for (idf, alts) in q {
             den += idf;
+            // A word naming the document's product is satisfied by it, whatever else holds it
+            // ("面霜多少钱" holds 面霜, but "面霜有多重" does not ask the price).
+            if alts.iter().any(|(a, w)| *w >= 1.0 && name.contains(a)) {
+                num += idf;
+                continue;
+            }
             let mut best = 0.0f32;
             for (a, w) in alts {
                 for (set, credit) in fields {
-                    if set.contains(a) && w * credit > best {
-                        best = w * credit;
-                        beyond_name = true;
+                    if set.contains(a) {
+                        best = best.max(w * credit);
                     }
                 }
-                if name.contains(a) && *w > best {
-                    best = *w;
-                }
             }
+            beyond_name |= best > 0.0;
             num += idf * best;
         }
         if den > 0.0 && beyond_name {

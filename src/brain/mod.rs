@@ -106,6 +106,10 @@ pub struct BrainConfig {
     /// Combined score in [0, 1] a retrieved FAQ entry or fact needs to be said; below it the
     /// host says `chat.fallback`.
     pub threshold: f32,
+    /// Optional local LLM ([`llm`]): rephrases retrieved answers in the persona's voice and
+    /// answers open questions about a product from its facts; every output must pass
+    /// [`llm::grounded`] (else the retrieved answer stays) and then the compliance filter.
+    pub llm: Option<llm::LlmConfig>,
 }
 
 impl Default for BrainConfig {
@@ -113,6 +117,7 @@ impl Default for BrainConfig {
         BrainConfig {
             embedder: None,
             threshold: DEFAULT_THRESHOLD,
+            llm: None,
         }
     }
 }
@@ -121,6 +126,9 @@ impl Default for BrainConfig {
 /// keep the previous brain (or build one without `embedder`) and report the error.
 #[derive(Debug, thiserror::Error)]
 pub enum BrainError {
+    /// The configured LLM could not be loaded.
+    #[error("local LLM: {0}")]
+    Llm(#[from] llm::LlmError),
     /// The configured embedding model folder, or one of its files, does not exist.
     #[error("{}", missing_message(dir, *file))]
     EmbedderMissing {
@@ -294,6 +302,7 @@ pub struct Brain {
     knowledge: Knowledge,
     embedder: Option<Arc<Embedder>>,
     threshold: f32,
+    phraser: Option<Arc<llm::Phraser>>,
 }
 
 impl Brain {
@@ -322,7 +331,11 @@ impl Brain {
                 }
             }
         };
-        Brain::with_embedder(script, cfg.threshold, embedder)
+        let mut brain = Brain::with_embedder(script, cfg.threshold, embedder)?;
+        if let Some(llm) = &cfg.llm {
+            brain.phraser = Some(Arc::new(llm::Phraser::load(llm)?));
+        }
+        Ok(brain)
     }
 
     /// A brain with the given embedder (or none: lexical matching only).
@@ -353,6 +366,7 @@ impl Brain {
             knowledge,
             embedder,
             threshold,
+            phraser: None,
         })
     }
 
@@ -364,6 +378,52 @@ impl Brain {
     /// Answers one question (already moderated and cleaned). Never fails: a question nothing
     /// answers gets the fallback; an embedding failure costs only the semantic score.
     pub fn answer(&self, question: &str, ctx: &ShowContext) -> Reply {
+        let reply = self.retrieve(question, ctx);
+        match &self.phraser {
+            Some(p) => self.phrase(p, question, reply),
+            None => reply,
+        }
+    }
+
+    /// The LLM's wording of a reply, when it stays grounded in the answer and the facts.
+    fn phrase(&self, p: &llm::Phraser, question: &str, mut reply: Reply) -> Reply {
+        let facts = reply
+            .product
+            .as_ref()
+            .and_then(|id| self.products.iter().find(|x| &x.id == id))
+            .map(|x| x.facts.clone())
+            .unwrap_or_default();
+        let mut req = llm::PhraseRequest {
+            persona: &self.persona,
+            language: self.language.tag(),
+            question,
+            answer: None,
+            facts: &facts,
+        };
+        let out = match reply.verdict {
+            Verdict::Answer => {
+                req.answer = Some(&reply.text);
+                p.rephrase(&req)
+            }
+            // An open question about a product the script has facts for.
+            Verdict::Fallback if !facts.is_empty() => p.open_answer(&req),
+            Verdict::Fallback => return reply,
+        };
+        match out {
+            Ok(text) if llm::grounded(&text, &req) => {
+                reply.text = text;
+                reply.verdict = Verdict::Answer;
+            }
+            Ok(text) => {
+                tracing::info!("LLM output not grounded, kept the retrieved answer: {text:?}")
+            }
+            Err(e) => tracing::warn!("LLM phrasing failed, kept the retrieved answer: {e}"),
+        }
+        reply
+    }
+
+    /// The retrieved (or template) reply, without LLM phrasing.
+    fn retrieve(&self, question: &str, ctx: &ShowContext) -> Reply {
         let _span = tracing::debug_span!("brain_answer").entered();
         let norm = text::normalize(question);
         let hits = intent::detect(&norm);

@@ -67,6 +67,8 @@ fn accuracy_on_the_labelled_question_set() {
     println!("{report}");
     assert!(report.overall.n >= 160, "at least 160 labelled questions");
     assert!(report.max_micros > 0);
+    // A wrong answer is worse than the fallback.
+    assert!(report.wrong_answers <= 2, "{report}");
     if report.embedder.is_none() {
         eprintln!(
             "SKIPPED hybrid floors: no embedding model at models/{DEFAULT_EMBEDDER} (run scripts/setup.sh); checked the lexical floors instead"
@@ -75,7 +77,8 @@ fn accuracy_on_the_labelled_question_set() {
         return;
     }
     // Measured with all-MiniLM-L6-v2: overall 0.95 (faq_paraphrase 0.86, english 0.91, the
-    // rest 1.0). Floors leave a little room.
+    // rest 1.0), no wrong answers. This set was used to tune the brain (synonyms, stop words,
+    // weights); questions-holdout.jsonl was not. Floors leave a little room.
     check_floors(
         &report,
         &[
@@ -548,4 +551,56 @@ fn embeddings_are_used_when_the_model_is_present() {
     // Chinese questions use words only with an English model.
     let scored = zh().score("持久吗", &zh().knowledge.query_terms("持久吗"));
     assert!(scored.iter().all(|s| s.semantic.is_none()));
+}
+
+#[test]
+fn accuracy_on_the_held_out_question_set() {
+    let set = repo("tests/fixtures/chat/questions-holdout.jsonl");
+    let report = evaluate(&set).expect("the held-out set runs");
+    println!("held out:\n{report}");
+    // Written after the brain was tuned on questions.jsonl and not tuned on since: it measures
+    // how well that tuning generalizes. Measured (MiniLM): overall 0.74, Chinese paraphrases
+    // 0.33 (Chinese is matched by words only), no wrong answers: every miss is a fallback.
+    let floors: &[(&str, f64)] = if report.embedder.is_some() {
+        &[("overall", 0.65), ("intent", 0.9), ("english", 0.7)]
+    } else {
+        &[("overall", 0.6), ("intent", 0.9)]
+    };
+    check_floors(&report, floors);
+    assert!(report.wrong_answers <= 1, "{report}");
+}
+
+#[test]
+fn a_configured_llm_phrases_answers_and_open_questions_only_when_grounded() {
+    use crate::brain::llm::fixture::{Spec, Weights, tiny};
+    let s = script("scripts/demo.yaml");
+    let model = tiny(&Spec::qwen2(Weights::SaysHi)).expect("tiny GGUF");
+    let cfg = BrainConfig {
+        llm: Some(model.config()),
+        ..BrainConfig::default()
+    };
+    let brain = Brain::new(&s, &cfg).expect("brain with the tiny LLM");
+    let ctx = ShowContext {
+        current_product: Some("lipstick-01".into()),
+        ..ShowContext::default()
+    };
+    // The tiny model always says "Hi!": grounded (no numbers, short), so it is the wording.
+    let r = brain.answer("这个持久吗", &ctx);
+    assert_eq!((r.verdict, r.text.as_str()), (Verdict::Answer, "Hi!"));
+    // An open question about the product on air (no FAQ entry, the product has facts).
+    let r = brain.answer("这个口红适合约会吗", &ctx);
+    assert_eq!((r.verdict, r.text.as_str()), (Verdict::Answer, "Hi!"));
+    // Off topic (no product): the fallback line, untouched.
+    let r = brain.answer("今天天气怎么样", &ShowContext::default());
+    assert_eq!(r.verdict, Verdict::Fallback);
+    assert_eq!(r.text, s.chat.fallback);
+    // A missing model is a clear error.
+    let bad = BrainConfig {
+        llm: Some(crate::brain::llm::LlmConfig::new(
+            "/nonexistent.gguf",
+            "/nonexistent.json",
+        )),
+        ..BrainConfig::default()
+    };
+    assert!(matches!(Brain::new(&s, &bad), Err(BrainError::Llm(_))));
 }

@@ -61,8 +61,16 @@ pub fn traffic(script: &Script, seconds: f64, rate: f64, seed: u64) -> Vec<ChatM
         }
     }
     let background = [
-        "哈哈哈", "666", "来了来了", "❤️❤️", "主播好美", "主播好", "谢谢主播", "多少钱",
-        "已拍", "好看",
+        "哈哈哈",
+        "666",
+        "来了来了",
+        "❤️❤️",
+        "主播好美",
+        "主播好",
+        "谢谢主播",
+        "多少钱",
+        "已拍",
+        "好看",
     ];
     let msg = |user: String, text: String, at: f64| ChatMessage {
         name: user.clone(),
@@ -76,13 +84,21 @@ pub fn traffic(script: &Script, seconds: f64, rate: f64, seed: u64) -> Vec<ChatM
         .map(|i| {
             let user = rng.random_range(0..2000u32);
             let text = background[rng.random_range(0..background.len())];
-            msg(format!("u{user}"), text.to_owned(), (i as f64 + rng.random_range(0.0..1.0)) / rate)
+            msg(
+                format!("u{user}"),
+                text.to_owned(),
+                (i as f64 + rng.random_range(0.0..1.0)) / rate,
+            )
         })
         .collect();
     let mut t = PROBE_EVERY / 2.0;
     let mut n = 0;
     while t < seconds && !probes.is_empty() {
-        out.push(msg(format!("probe-{n}"), probes[n % probes.len()].clone(), t));
+        out.push(msg(
+            format!("probe-{n}"),
+            probes[n % probes.len()].clone(),
+            t,
+        ));
         n += 1;
         t += PROBE_EVERY;
     }
@@ -172,7 +188,10 @@ pub fn latency(
             .filter(|m| m.user.starts_with("probe-") && m.at.unwrap_or(0.0) < seconds)
             .count(),
         all,
-        messages: messages.iter().filter(|m| m.at.unwrap_or(0.0) < seconds).count(),
+        messages: messages
+            .iter()
+            .filter(|m| m.at.unwrap_or(0.0) < seconds)
+            .count(),
         stats: desk.stats.clone(),
     })
 }

@@ -140,8 +140,16 @@ impl Replay {
                     }
                     messages.push(m);
                 }
-                Ok(_) => tracing::warn!("{}:{}: no `at` (media seconds); skipped", path.display(), i + 1),
-                Err(e) => tracing::warn!("{}:{}: not a chat message ({e}); skipped", path.display(), i + 1),
+                Ok(_) => tracing::warn!(
+                    "{}:{}: no `at` (media seconds); skipped",
+                    path.display(),
+                    i + 1
+                ),
+                Err(e) => tracing::warn!(
+                    "{}:{}: not a chat message ({e}); skipped",
+                    path.display(),
+                    i + 1
+                ),
             }
         }
         messages.sort_by(|a, b| a.at.unwrap_or(0.0).total_cmp(&b.at.unwrap_or(0.0)));

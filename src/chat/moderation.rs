@@ -7,7 +7,7 @@
 //!   [`Incoming::Clean`] (cleaned text), [`Incoming::Masked`] (personal data replaced by
 //!   `[手机号]`, `[微信号]`, ...; answerable, never read aloud) or [`Incoming::Blocked`].
 //! - [`Moderator::spoken`]: every line the host is about to say (replies, LLM output,
-//!   fallbacks) → `Ok(())` or the first [`Violation`]. Nothing reaches the voice without it.
+//!   fallbacks) → `Ok(())` or the first [`Violation`]. Callers pass every line through it.
 //! - [`Moderator::display_name`]: a viewer name made safe to say aloud (`谢谢小美的支持`), or
 //!   `None`.
 //!
@@ -58,12 +58,12 @@
 //!    `zui hao`, `zuihao`, `zui好`, `醉好`, `嘴好` all spell `最好`.
 //!
 //! Boundaries keep ordinary text clean: Latin entries match whole words only (`best` is not in
-//! `bestow`), spaces inside a Latin match must be the entry's own (`lowest price`) or fall
-//! between single letters (`b e s t`) — `a hole` is not `ahole`; typed pinyin must start and
-//! end on syllables; a Han homophone counts only where jieba segments it as words of its own
-//! and it is not one dictionary word (`醉驾`… `地衣` is lichen, `鸡汁` is not `极致`, `低一点`
-//! splits as `低|一点`); allowed words (`最近`, `第一次`, `去死皮`) cancel the words inside
-//! them.
+//! `bestow`); spaces inside a Latin match must be the entry's own (`lowest price`) or fall
+//! between single letters (`b e s t`), so `a hole` never reads as one word; typed pinyin must
+//! start and end on syllables; a Han homophone counts only where jieba segments it as words
+//! of its own and it is not one dictionary word (`地衣` is lichen, `鸡汁` is not `极致`,
+//! `低一点` splits as `低|一点`); allowed words (`最近`, `第一次`, `去死皮`) cancel the words
+//! inside them.
 //!
 //! # Cost
 //!

@@ -65,8 +65,16 @@ pub(super) async fn post(State(state): State<AppState>, body: axum::body::Bytes)
         }
     };
     match queue(inbox, msg, "http") {
-        Ok(()) => (StatusCode::ACCEPTED, Json(serde_json::json!({"queued": true}))).into_response(),
-        Err(e) => (status(&e), Json(serde_json::json!({"error": e.to_string()}))).into_response(),
+        Ok(()) => (
+            StatusCode::ACCEPTED,
+            Json(serde_json::json!({"queued": true})),
+        )
+            .into_response(),
+        Err(e) => (
+            status(&e),
+            Json(serde_json::json!({"error": e.to_string()})),
+        )
+            .into_response(),
     }
 }
 
@@ -93,21 +101,25 @@ async fn session(mut socket: WebSocket, inbox: Inbox) {
         };
         let reply = match frame {
             Message::Text(text) => {
-                let msg = serde_json::from_str::<ChatMessage>(&text).unwrap_or_else(|_| ChatMessage {
-                    user: format!("ws-{conn}"),
-                    name: String::new(),
-                    text: text.to_string(),
-                    platform: "websocket".into(),
-                    time: String::new(),
-                    at: None,
-                });
+                let msg =
+                    serde_json::from_str::<ChatMessage>(&text).unwrap_or_else(|_| ChatMessage {
+                        user: format!("ws-{conn}"),
+                        name: String::new(),
+                        text: text.to_string(),
+                        platform: "websocket".into(),
+                        time: String::new(),
+                        at: None,
+                    });
                 match queue(&inbox, msg, "websocket") {
                     Ok(()) => serde_json::json!({"queued": true}),
                     Err(e) => serde_json::json!({"error": e.to_string()}),
                 }
             }
             Message::Binary(_) => {
-                tracing::warn!(conn, "chat websocket: binary frame (not UTF-8 text) refused");
+                tracing::warn!(
+                    conn,
+                    "chat websocket: binary frame (not UTF-8 text) refused"
+                );
                 serde_json::json!({"error": "send chat as UTF-8 text frames"})
             }
             Message::Close(_) => break,

@@ -569,13 +569,19 @@ fn chat_post_queues_messages_and_refuses_bad_ones() {
     let ok = r#"{"user":"u1","name":"小美","text":"多少钱？","platform":"douyin"}"#;
     assert_eq!(post(addr, "/api/chat", ok.as_bytes()), 202);
     let m = inbox.receiver().try_recv().expect("queued");
-    assert_eq!((m.user.as_str(), m.text.as_str(), m.platform.as_str()), ("u1", "多少钱？", "douyin"));
+    assert_eq!(
+        (m.user.as_str(), m.text.as_str(), m.platform.as_str()),
+        ("u1", "多少钱？", "douyin")
+    );
     assert!(m.at.is_none(), "a live message has no replay time");
     assert_eq!(post(addr, "/api/chat", b"not json"), 400);
     assert_eq!(post(addr, "/api/chat", br#"{"text":"no user"}"#), 400);
     let huge = format!(r#"{{"user":"u","text":"{}"}}"#, "长".repeat(5000));
     assert_eq!(post(addr, "/api/chat", huge.as_bytes()), 413);
-    assert!(inbox.receiver().try_recv().is_err(), "nothing else was queued");
+    assert!(
+        inbox.receiver().try_recv().is_err(),
+        "nothing else was queued"
+    );
     // A show without chat says so.
     let no_chat = start_with_chat(&events, None);
     assert_eq!(post(no_chat.local_addr(), "/api/chat", ok.as_bytes()), 503);
@@ -621,7 +627,10 @@ fn chat_websocket_takes_text_and_survives_invalid_utf8() {
     s.read_exact(&mut body).unwrap();
     assert_eq!(String::from_utf8_lossy(&body), r#"{"queued":true}"#);
     let m = inbox.receiver().try_recv().expect("queued");
-    assert_eq!((m.text.as_str(), m.platform.as_str()), ("包邮吗", "websocket"));
+    assert_eq!(
+        (m.text.as_str(), m.platform.as_str()),
+        ("包邮吗", "websocket")
+    );
     // Invalid UTF-8 in a text frame: that connection is closed, nothing is queued, the server
     // goes on.
     let mut bad = ws_send(addr, &[0xe5, 0x8c, 0xff, 0xfe]);

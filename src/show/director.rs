@@ -246,9 +246,9 @@ impl Director {
             speech,
             rundown_speech: speech && from_plan,
             mark: match &item {
-                Item::Mark(m @ (Mark::ProductStarted(_) | Mark::ProductEnded(_) | Mark::Reply(_))) => {
-                    Some(m.clone())
-                }
+                Item::Mark(
+                    m @ (Mark::ProductStarted(_) | Mark::ProductEnded(_) | Mark::Reply(_)),
+                ) => Some(m.clone()),
                 _ => None,
             },
             secs: match &item {

@@ -264,7 +264,6 @@ struct OnAir<'a> {
     audio_end: MediaTime,
 }
 
-
 impl OnAir<'_> {
     fn silence(&mut self, n: u64) {
         self.audio_end.0 += n;
