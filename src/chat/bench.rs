@@ -126,10 +126,10 @@ pub fn latency(
     let mut queue: VecDeque<(u64, u64, Item, f64)> = VecDeque::new();
     let mut latencies = Vec::new();
     let mut all = Vec::new();
-    let probe_texts: Vec<&str> = messages
+    let probes: Vec<(&str, f64)> = messages
         .iter()
         .filter(|m| m.user.starts_with("probe-"))
-        .map(|m| m.text.as_str())
+        .map(|m| (m.text.as_str(), m.at.unwrap_or(0.0)))
         .collect();
     let mut t = 0.0;
     while t < seconds {
@@ -158,7 +158,10 @@ pub fn latency(
         director.started(seq, t);
         if let Item::Mark(Mark::Reply(info)) = &item {
             all.push(t - info.arrived);
-            if probe_texts.contains(&info.question.as_str()) {
+            // A probe: its text, arrived when it was sent (or at the next clip start).
+            if probes.iter().any(|(q, at)| {
+                *q == info.question && info.arrived >= *at && info.arrived - at < 5.0
+            }) {
                 latencies.push(t - info.arrived);
             }
         }

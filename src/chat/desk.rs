@@ -9,8 +9,8 @@
 //! waiting longer than [`MAX_WAIT`] are dropped) is answered by the brain, the answer passes the
 //! compliance filter again (else the fallback line, else nothing), and goes in at the next
 //! sentence boundary (`between_sentences`) or at once with a bridge line (`immediately`). The
-//! next reply waits until this one is on air and one sentence of the rundown has been said
-//! since, so a chat flood never stops the show.
+//! next reply waits until this one has been said, and at most [`MAX_REPLIES_PER_MINUTE`] go in
+//! per minute of media, so a chat flood never stops the show.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -29,6 +29,9 @@ pub const DEDUPE_WINDOW: f64 = 60.0;
 /// Greetings and thanks are answered at most this often (media seconds); in between they
 /// are let go, so a busy room keeps the host free for questions.
 pub const SOCIAL_EVERY: f64 = 30.0;
+/// Chat replies started in the last minute of media, at most (about half the airtime): the
+/// rest of the time belongs to the rundown, however busy the chat.
+pub const MAX_REPLIES_PER_MINUTE: usize = 10;
 /// A question still waiting after this long (media seconds) is dropped: the viewer has moved
 /// on, and answering it late would delay fresher ones.
 pub const MAX_WAIT: f64 = 30.0;
@@ -81,9 +84,10 @@ pub struct Desk {
     next_id: u64,
     /// When a greeting or thanks was last taken in.
     last_social: Option<f64>,
-    /// The reply given to the director last, and the rundown count when it went on air.
+    /// The reply given to the director last (until it has been said).
     in_flight: u64,
-    rundown_mark: Option<u64>,
+    /// Media times replies were handed to the director, the last minute.
+    recent_replies: VecDeque<f64>,
     pub stats: DeskStats,
 }
 
@@ -109,7 +113,7 @@ impl Desk {
             next_id: 1,
             last_social: None,
             in_flight: REPLY_ID_NONE,
-            rundown_mark: None,
+            recent_replies: VecDeque::new(),
             stats: DeskStats::default(),
         })
     }
@@ -222,18 +226,16 @@ impl Desk {
             return;
         }
         if self.in_flight != REPLY_ID_NONE {
-            if self.director.replies_on_air() < self.in_flight {
-                return;
-            }
-            // On air: let one sentence of the rundown through before the next reply.
-            let mark = *self
-                .rundown_mark
-                .get_or_insert(self.director.rundown_sentences());
-            if self.director.rundown_sentences() <= mark && !self.director.is_finished() {
-                return;
+            if self.director.replies_done() < self.in_flight && !self.director.is_finished() {
+                return; // one reply at a time, said to its end
             }
             self.in_flight = REPLY_ID_NONE;
-            self.rundown_mark = None;
+        }
+        while self.recent_replies.front().is_some_and(|t| now - t > 60.0) {
+            self.recent_replies.pop_front();
+        }
+        if self.recent_replies.len() >= MAX_REPLIES_PER_MINUTE {
+            return;
         }
         let before = self.queue.len();
         self.queue.retain(|p| now - p.arrived <= MAX_WAIT);
@@ -324,9 +326,11 @@ impl Desk {
             reply.gesture,
             reply.emotion,
         ));
+        items.push(Item::Mark(Mark::ReplyEnd(id)));
         items.push(Item::Silence(timeline::LINE_GAP));
         self.director.insert(items, at);
         self.in_flight = id;
+        self.recent_replies.push_back(now);
     }
 
     /// Runs the desk on its own thread until `stop`: messages from `inbox` as they come, from
@@ -409,12 +413,12 @@ pub fn bridge(lang: Language) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
+mod tests_support {
     use super::*;
     use crate::show::ShowClock;
     use std::path::Path;
 
-    fn desk(policy: &str) -> (Arc<Director>, Desk) {
+    pub(super) fn desk(policy: &str) -> (Arc<Director>, Desk) {
         let yaml =
             std::fs::read_to_string(crate::home::home().join("tests/fixtures/shows/chat-zh.yaml"))
                 .expect("fixture")
@@ -426,7 +430,7 @@ mod tests {
         (director, desk)
     }
 
-    fn msg(user: &str, text: &str) -> ChatMessage {
+    pub(super) fn msg(user: &str, text: &str) -> ChatMessage {
         ChatMessage {
             user: user.into(),
             name: user.into(),
@@ -436,6 +440,12 @@ mod tests {
             at: None,
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::*;
+    use super::*;
 
     #[test]
     fn a_flood_stays_bounded_and_is_answered_once() {
@@ -506,5 +516,32 @@ mod tests {
                 .all(|t| !t.contains("全网最低") && !t.contains("呀")),
             "{said:?}"
         );
+    }
+}
+
+#[cfg(test)]
+mod flow_tests {
+    use super::tests_support::*;
+    use super::*;
+
+    #[test]
+    fn the_next_reply_waits_until_the_previous_one_is_said() {
+        let (director, mut desk) = desk("between_sentences");
+        desk.offer(&msg("u1", "这个口红多少钱呀"), 1.0);
+        desk.offer(&msg("u2", "净含量多少？"), 1.0);
+        desk.poll(1.0);
+        assert_eq!(desk.stats.answered, 1);
+        desk.poll(1.1);
+        assert_eq!(desk.stats.answered, 1, "one reply at a time");
+        // Play the timeline until the first reply has been said.
+        let mut t = 1.0;
+        while director.replies_done() < 1 {
+            let p = director.next().expect("more show");
+            director.started(p.seq, t);
+            t += 0.5;
+            assert!(t < 100.0, "the reply ends");
+        }
+        desk.poll(t);
+        assert_eq!(desk.stats.answered, 2, "{:?}", desk.stats);
     }
 }

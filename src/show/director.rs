@@ -158,8 +158,9 @@ struct State {
 #[derive(Debug, Clone, Default)]
 struct OnAirState {
     product: Option<String>,
-    /// Id of the latest chat reply on air.
+    /// Id of the latest chat reply on air, and of the latest one said to its end.
     reply: u64,
+    reply_done: u64,
     /// Rundown sentences on air so far.
     rundown_sentences: u64,
 }
@@ -247,7 +248,10 @@ impl Director {
             rundown_speech: speech && from_plan,
             mark: match &item {
                 Item::Mark(
-                    m @ (Mark::ProductStarted(_) | Mark::ProductEnded(_) | Mark::Reply(_)),
+                    m @ (Mark::ProductStarted(_)
+                    | Mark::ProductEnded(_)
+                    | Mark::Reply(_)
+                    | Mark::ReplyEnd(_)),
                 ) => Some(m.clone()),
                 _ => None,
             },
@@ -278,6 +282,7 @@ impl Director {
                     Some(Mark::ProductStarted(id)) => s.on_air.product = Some(id),
                     Some(Mark::ProductEnded(_)) => s.on_air.product = None,
                     Some(Mark::Reply(info)) => s.on_air.reply = info.id,
+                    Some(Mark::ReplyEnd(id)) => s.on_air.reply_done = id,
                     _ => {}
                 }
                 if f.seq == seq {
@@ -302,6 +307,11 @@ impl Director {
     /// Id of the latest chat reply that went on air (0: none yet).
     pub fn replies_on_air(&self) -> u64 {
         self.lock().on_air.reply
+    }
+
+    /// Id of the latest chat reply said to its end (0: none yet).
+    pub fn replies_done(&self) -> u64 {
+        self.lock().on_air.reply_done
     }
 
     /// Rundown sentences on air so far (inserts, greetings and disclosures not counted).

@@ -421,6 +421,7 @@ impl OnAir<'_> {
                     },
                 );
             }
+            Mark::ReplyEnd(_) => {}
             Mark::OffAir { until } => {
                 let lang = self.director.script().show.language;
                 self.card.at(at, Some(off_air_card(lang, until.as_deref())));

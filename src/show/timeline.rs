@@ -47,6 +47,8 @@ pub enum Mark {
     OffAir { until: Option<String> },
     /// A chat reply starts here (the chat seam): what was asked and what is answered.
     Reply(Box<ReplyInfo>),
+    /// The chat reply with this id has been said.
+    ReplyEnd(u64),
 }
 
 /// A chat reply as the timeline carries it (for the `chat_reply` event and latency).
