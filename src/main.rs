@@ -869,36 +869,43 @@ fn bench_chat(script_path: &Path, seconds: f64) -> Result<()> {
     use anchor::script::AnswerPolicy;
     let script = Script::load(script_path)?;
     let seconds = seconds.max(60.0);
-    let traffic = anchor::chat::bench::traffic(&script, seconds, 10.0, 7);
-    println!(
-        "{seconds:.0} s of media, 10 messages/s of background chat, a probe question every {:.0} s",
-        anchor::chat::bench::PROBE_EVERY
-    );
-    println!(
-        "{:<18} {:>8} {:>8} {:>8} {:>8} {:>12} {:>10}",
-        "policy", "probes", "p50 s", "p95 s", "max s", "all replies", "all p50 s"
-    );
-    for policy in [AnswerPolicy::Immediately, AnswerPolicy::BetweenSentences] {
-        let r = anchor::chat::bench::latency(
-            &script,
-            policy,
-            &traffic,
-            seconds,
-            &BrainConfig::default(),
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let all_p50 = r.all.get(r.all.len() / 2).copied().unwrap_or(f64::NAN);
+    for answerable in [false, true] {
+        let traffic = anchor::chat::bench::traffic(&script, seconds, 10.0, 7, answerable);
         println!(
-            "{:<18} {:>8} {:>8.2} {:>8.2} {:>8.2} {:>12} {:>10.2}",
-            format!("{policy:?}"),
-            format!("{}/{}", r.latencies.len(), r.probes),
-            r.quantile(0.5),
-            r.quantile(0.95),
-            r.quantile(1.0),
-            r.all.len(),
-            all_p50
+            "{seconds:.0} s of media, 10 messages/s of background chat ({}), a probe question every {:.0} s",
+            if answerable {
+                "with greetings, thanks and a popular question the host also answers"
+            } else {
+                "chatter and emoji"
+            },
+            anchor::chat::bench::PROBE_EVERY
         );
-        println!("  desk: {}", serde_json::to_string(&r.stats)?);
+        println!(
+            "{:<18} {:>8} {:>8} {:>8} {:>8} {:>12} {:>10}",
+            "policy", "probes", "p50 s", "p95 s", "max s", "all replies", "all p50 s"
+        );
+        for policy in [AnswerPolicy::Immediately, AnswerPolicy::BetweenSentences] {
+            let r = anchor::chat::bench::latency(
+                &script,
+                policy,
+                &traffic,
+                seconds,
+                &BrainConfig::default(),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let all_p50 = r.all.get(r.all.len() / 2).copied().unwrap_or(f64::NAN);
+            println!(
+                "{:<18} {:>8} {:>8.2} {:>8.2} {:>8.2} {:>12} {:>10.2}",
+                format!("{policy:?}"),
+                format!("{}/{}", r.latencies.len(), r.probes),
+                r.quantile(0.5),
+                r.quantile(0.95),
+                r.quantile(1.0),
+                r.all.len(),
+                all_p50
+            );
+            println!("  desk: {}", serde_json::to_string(&r.stats)?);
+        }
     }
     let set = anchor::home::home().join("tests/fixtures/chat/questions.jsonl");
     if set.exists() {

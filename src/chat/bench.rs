@@ -46,10 +46,17 @@ impl LatencyReport {
 }
 
 /// Chat traffic for `seconds` of media: a background of `rate` messages/s from many viewers
-/// (chatter and emoji, greetings, and the popular price question over and over) and, every
+/// (chatter and emoji; with `answerable_background` also greetings, thanks and the popular
+/// price question over and over) and, every
 /// [`PROBE_EVERY`] seconds, one distinct probe question (user `probe-N`) from the script's FAQ
 /// and facts. Seeded.
-pub fn traffic(script: &Script, seconds: f64, rate: f64, seed: u64) -> Vec<ChatMessage> {
+pub fn traffic(
+    script: &Script,
+    seconds: f64,
+    rate: f64,
+    seed: u64,
+    answerable_background: bool,
+) -> Vec<ChatMessage> {
     let mut rng = SmallRng::seed_from_u64(seed);
     let mut probes: Vec<String> = Vec::new();
     for p in &script.products {
@@ -60,18 +67,33 @@ pub fn traffic(script: &Script, seconds: f64, rate: f64, seed: u64) -> Vec<ChatM
             probes.push(format!("{}的{k}是多少？", p.name));
         }
     }
-    let background = [
-        "哈哈哈",
-        "666",
-        "来了来了",
-        "❤️❤️",
-        "主播好美",
-        "主播好",
-        "谢谢主播",
-        "多少钱",
-        "已拍",
-        "好看",
-    ];
+    // Chatter the host lets go, or also greetings, thanks and the popular price question
+    // (which the host answers now and then, so a probe may find it busy).
+    let background: &[&str] = if answerable_background {
+        &[
+            "哈哈哈",
+            "666",
+            "来了来了",
+            "❤️❤️",
+            "主播好美",
+            "主播好",
+            "谢谢主播",
+            "多少钱",
+            "已拍",
+            "好看",
+        ]
+    } else {
+        &[
+            "哈哈哈",
+            "666",
+            "来了来了",
+            "❤️❤️",
+            "主播好美",
+            "已拍",
+            "好看",
+            "冲冲冲",
+        ]
+    };
     let msg = |user: String, text: String, at: f64| ChatMessage {
         name: user.clone(),
         user,
