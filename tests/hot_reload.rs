@@ -61,7 +61,7 @@ fn valid_and_invalid_edits_while_on_air() {
     std::fs::write(&script, SCRIPT).unwrap();
     let out = dir.path().join("out");
     let lipsync = dir.path().join("lipsync.json");
-    let mut child = anchor()
+    let child = anchor()
         .args(["run"])
         .arg(&script)
         .arg("--out")

@@ -522,7 +522,6 @@ mod tests {
 #[cfg(test)]
 mod flow_tests {
     use super::tests_support::*;
-    use super::*;
 
     #[test]
     fn the_next_reply_waits_until_the_previous_one_is_said() {

@@ -123,11 +123,9 @@ struct Inflight {
     /// A reload that took effect with it.
     applied: Option<ReloadKind>,
     speech: bool,
-    /// A sentence of the rundown itself (not an insert, greeting or disclosure).
-    rundown_speech: bool,
     /// Its length when known before synthesis (silence), else 0.
     secs: f64,
-    /// Marks the director follows when they go on air (product, chat reply).
+    /// Marks the director follows when they go on air (product, end of a chat reply).
     mark: Option<Mark>,
 }
 
@@ -148,8 +146,6 @@ struct State {
     now_pts: f64,
     /// Set by `apply_pending`, taken by the step produced with it.
     applied: Option<ReloadKind>,
-    /// Set by `produce`: the item came from the rundown's plan.
-    from_plan: bool,
     /// What is on air (from the marks that went on air).
     on_air: OnAirState,
 }
@@ -158,11 +154,8 @@ struct State {
 #[derive(Debug, Clone, Default)]
 struct OnAirState {
     product: Option<String>,
-    /// Id of the latest chat reply on air, and of the latest one said to its end.
-    reply: u64,
+    /// Id of the latest chat reply said to its end.
     reply_done: u64,
-    /// Rundown sentences on air so far.
-    rundown_sentences: u64,
 }
 
 /// See the module doc. Shared by the voice thread, the frame loop and the reload watcher.
@@ -203,7 +196,6 @@ impl Director {
                 cut: false,
                 now_pts: 0.0,
                 applied: None,
-                from_plan: false,
                 on_air: OnAirState::default(),
             }),
         }
@@ -239,19 +231,14 @@ impl Director {
         s.next_seq += 1;
         let applied = s.applied.take();
         let speech = matches!(item, Item::Speak { .. });
-        let from_plan = s.from_plan;
         s.inflight.push_back(Inflight {
             seq,
             before,
             applied,
             speech,
-            rundown_speech: speech && from_plan,
             mark: match &item {
                 Item::Mark(
-                    m @ (Mark::ProductStarted(_)
-                    | Mark::ProductEnded(_)
-                    | Mark::Reply(_)
-                    | Mark::ReplyEnd(_)),
+                    m @ (Mark::ProductStarted(_) | Mark::ProductEnded(_) | Mark::ReplyEnd(_)),
                 ) => Some(m.clone()),
                 _ => None,
             },
@@ -275,13 +262,9 @@ impl Director {
         while s.inflight.front().is_some_and(|f| f.seq <= seq) {
             if let Some(f) = s.inflight.pop_front() {
                 reload_applied = reload_applied.or(f.applied);
-                if f.rundown_speech {
-                    s.on_air.rundown_sentences += 1;
-                }
                 match f.mark {
                     Some(Mark::ProductStarted(id)) => s.on_air.product = Some(id),
                     Some(Mark::ProductEnded(_)) => s.on_air.product = None,
-                    Some(Mark::Reply(info)) => s.on_air.reply = info.id,
                     Some(Mark::ReplyEnd(id)) => s.on_air.reply_done = id,
                     _ => {}
                 }
@@ -304,19 +287,9 @@ impl Director {
         self.lock().on_air.product.clone()
     }
 
-    /// Id of the latest chat reply that went on air (0: none yet).
-    pub fn replies_on_air(&self) -> u64 {
-        self.lock().on_air.reply
-    }
-
     /// Id of the latest chat reply said to its end (0: none yet).
     pub fn replies_done(&self) -> u64 {
         self.lock().on_air.reply_done
-    }
-
-    /// Rundown sentences on air so far (inserts, greetings and disclosures not counted).
-    pub fn rundown_sentences(&self) -> u64 {
-        self.lock().on_air.rundown_sentences
     }
 
     /// The show is over: nothing more will be planned.
@@ -401,7 +374,6 @@ impl State {
     /// The next item, deciding at segment boundaries (see the module doc).
     fn produce(&mut self) -> Option<Item> {
         loop {
-            self.from_plan = false;
             if let Some(item) = self.d.extras.pop_front() {
                 return Some(item);
             }
@@ -463,7 +435,6 @@ impl State {
                     step: pos.step + 1,
                 }
             };
-            self.from_plan = true;
             return Some(seg.steps[pos.step].item.clone());
         }
     }
