@@ -16,11 +16,10 @@ use rand::{Rng, SeedableRng};
 use super::{ChatMessage, Desk};
 use crate::brain::BrainConfig;
 use crate::events::Events;
-use crate::media::SAMPLE_RATE;
 use crate::script::{AnswerPolicy, Script};
 use crate::show::timeline::{Item, Mark};
 use crate::show::{AHEAD_CLIPS, CUT_FADE, Director, ShowClock};
-use crate::voice::{DefaultVoice, Synthesizer, Utterance};
+use crate::voice::DefaultVoice;
 
 /// One policy's result.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -157,18 +156,7 @@ pub fn latency(
     while t < seconds {
         while queue.len() < AHEAD_CLIPS {
             let Some(p) = director.next() else { break };
-            let secs = match &p.item {
-                Item::Speak { text, emphasis, .. } => {
-                    let chunk = voice.synthesize(&Utterance {
-                        text: text.clone(),
-                        language: director.script().show.language,
-                        emphasis: *emphasis,
-                    })?;
-                    chunk.pcm.len() as f64 / f64::from(SAMPLE_RATE)
-                }
-                Item::Silence(d) => d.as_secs_f64(),
-                Item::Mark(_) => 0.0,
-            };
+            let secs = crate::show::bench::media_secs(&mut voice, &director, &p.item)?;
             queue.push_back((p.seq, p.epoch, p.item, secs));
         }
         let Some((seq, epoch, item, secs)) = queue.pop_front() else {

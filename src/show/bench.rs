@@ -48,18 +48,7 @@ pub fn reload_latency(
     while t < seconds {
         while queue.len() < super::AHEAD_CLIPS {
             let Some(p) = director.next() else { break };
-            let secs = match &p.item {
-                Item::Speak { text, emphasis, .. } => {
-                    let chunk = voice.synthesize(&Utterance {
-                        text: text.clone(),
-                        language: director.script().show.language,
-                        emphasis: *emphasis,
-                    })?;
-                    chunk.pcm.len() as f64 / f64::from(SAMPLE_RATE)
-                }
-                Item::Silence(d) => d.as_secs_f64(),
-                Item::Mark(_) => 0.0,
-            };
+            let secs = media_secs(&mut voice, &director, &p.item)?;
             queue.push_back((p.seq, p.epoch, secs));
         }
         let Some((seq, epoch, secs)) = queue.pop_front() else {
@@ -88,4 +77,25 @@ pub fn reload_latency(
         t += secs;
     }
     Ok(samples)
+}
+
+/// How long `item` lasts on air: speech is synthesized with the real voice (in the language of
+/// the director's script), silence is its length, marks take no time.
+pub fn media_secs(
+    voice: &mut DefaultVoice,
+    director: &Director,
+    item: &Item,
+) -> Result<f64, VoiceError> {
+    Ok(match item {
+        Item::Speak { text, emphasis, .. } => {
+            let chunk = voice.synthesize(&Utterance {
+                text: text.clone(),
+                language: director.script().show.language,
+                emphasis: *emphasis,
+            })?;
+            chunk.pcm.len() as f64 / f64::from(SAMPLE_RATE)
+        }
+        Item::Silence(d) => d.as_secs_f64(),
+        Item::Mark(_) => 0.0,
+    })
 }
