@@ -881,8 +881,8 @@ fn bench_chat(script_path: &Path, seconds: f64) -> Result<()> {
             anchor::chat::bench::PROBE_EVERY
         );
         println!(
-            "{:<18} {:>8} {:>8} {:>8} {:>8} {:>12} {:>10}",
-            "policy", "probes", "p50 s", "p95 s", "max s", "all replies", "all p50 s"
+            "{:<18} {:>8} {:>15} {:>15} {:>15} {:>12}",
+            "policy", "probes", "reply p50/p95", "answer p50/p95", "beyond sentence", "all replies"
         );
         for policy in [AnswerPolicy::Immediately, AnswerPolicy::BetweenSentences] {
             let r = anchor::chat::bench::latency(
@@ -893,16 +893,21 @@ fn bench_chat(script_path: &Path, seconds: f64) -> Result<()> {
                 &BrainConfig::default(),
             )
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let all_p50 = r.all.get(r.all.len() / 2).copied().unwrap_or(f64::NAN);
+            let q = |v: &[f64]| {
+                format!(
+                    "{:.2}/{:.2}",
+                    anchor::chat::bench::quantile(v, 0.5),
+                    anchor::chat::bench::quantile(v, 0.95)
+                )
+            };
             println!(
-                "{:<18} {:>8} {:>8.2} {:>8.2} {:>8.2} {:>12} {:>10.2}",
+                "{:<18} {:>8} {:>15} {:>15} {:>15} {:>12}",
                 format!("{policy:?}"),
                 format!("{}/{}", r.latencies.len(), r.probes),
-                r.quantile(0.5),
-                r.quantile(0.95),
-                r.quantile(1.0),
+                q(&r.latencies),
+                q(&r.answers),
+                q(&r.beyond_sentence),
                 r.all.len(),
-                all_p50
             );
             println!("  desk: {}", serde_json::to_string(&r.stats)?);
         }

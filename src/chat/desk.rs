@@ -9,14 +9,15 @@
 //! waiting longer than [`MAX_WAIT`] are dropped) is answered by the brain, the answer passes the
 //! compliance filter again (else the fallback line, else nothing), and goes in at the next
 //! sentence boundary (`between_sentences`) or at once with a bridge line (`immediately`). The
-//! next reply waits until this one has been said, and at most [`MAX_REPLIES_PER_MINUTE`] go in
+//! next reply waits until this one has been said (a question cuts a greeting or thanks short:
+//! [`Director::withdraw_reply`]), and at most [`MAX_REPLIES_PER_MINUTE`] go in
 //! per minute of media, so a chat flood never stops the show.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use super::ChatMessage;
-use super::moderation::{Incoming, Moderator};
+use super::moderation::{Incoming, Moderator, ViolationKind};
 use crate::brain::{Brain, BrainConfig, ShowContext, Verdict, is_question, question_key};
 use crate::events::{EventKind, Events};
 use crate::script::{AnswerPolicy, Script};
@@ -86,6 +87,8 @@ pub struct Desk {
     last_social: Option<f64>,
     /// The reply given to the director last (until it has been said).
     in_flight: u64,
+    /// The reply in flight answers a greeting or thanks (a question may cut it short).
+    in_flight_social: bool,
     /// Media times replies were handed to the director, the last minute.
     recent_replies: VecDeque<f64>,
     pub stats: DeskStats,
@@ -113,6 +116,7 @@ impl Desk {
             next_id: 1,
             last_social: None,
             in_flight: REPLY_ID_NONE,
+            in_flight_social: false,
             recent_replies: VecDeque::new(),
             stats: DeskStats::default(),
         })
@@ -140,7 +144,12 @@ impl Desk {
         let text = match self.moderator.incoming(&msg.text) {
             Incoming::Blocked(v) => {
                 self.stats.blocked += 1;
-                tracing::info!(user = %msg.user, kind = ?v.kind, "chat: blocked ({})", v.detail);
+                if v.kind == ViolationKind::Garbage {
+                    // Emoji and "???" are everyday chat: not worth a log line each.
+                    tracing::debug!(user = %msg.user, "chat: nothing to answer ({})", v.detail);
+                } else {
+                    tracing::info!(user = %msg.user, kind = ?v.kind, "chat: blocked ({})", v.detail);
+                }
                 self.events.emit(
                     now,
                     EventKind::ChatBlocked {
@@ -225,11 +234,16 @@ impl Desk {
             self.queue.clear();
             return;
         }
-        if self.in_flight != REPLY_ID_NONE {
-            if self.director.replies_done() < self.in_flight && !self.director.is_finished() {
-                return; // one reply at a time, said to its end
-            }
+        if self.in_flight != REPLY_ID_NONE
+            && (self.director.replies_done() >= self.in_flight || self.director.is_finished())
+        {
             self.in_flight = REPLY_ID_NONE;
+        }
+        // One reply at a time, said to its end; only a question cuts a greeting or thanks short.
+        if self.in_flight != REPLY_ID_NONE
+            && !(self.in_flight_social && self.queue.iter().any(|p| !p.social))
+        {
+            return;
         }
         while self.recent_replies.front().is_some_and(|t| now - t > 60.0) {
             self.recent_replies.pop_front();
@@ -257,6 +271,10 @@ impl Desk {
         let Some(q) = self.queue.remove(i) else {
             return;
         };
+        if self.in_flight != REPLY_ID_NONE {
+            self.director.withdraw_reply(self.in_flight);
+            self.in_flight = REPLY_ID_NONE;
+        }
         let current = self.director.current_product();
         let ctx = ShowContext {
             current_product: current,
@@ -306,8 +324,10 @@ impl Desk {
             Item::Silence(timeline::SENTENCE_GAP),
             Item::Mark(Mark::Reply(Box::new(info))),
         ];
+        // A question interrupts the sentence on air (`immediately`) with a bridge line; a
+        // greeting or thanks waits for the sentence, and between sentences no bridge is needed.
         let at = match policy {
-            AnswerPolicy::Immediately => {
+            AnswerPolicy::Immediately if !q.social && self.director.speaking() => {
                 items.extend(timeline::utterance(
                     bridge(lang),
                     lang,
@@ -330,6 +350,7 @@ impl Desk {
         items.push(Item::Silence(timeline::LINE_GAP));
         self.director.insert(items, at);
         self.in_flight = id;
+        self.in_flight_social = q.social;
         self.recent_replies.push_back(now);
     }
 
@@ -542,5 +563,47 @@ mod flow_tests {
         }
         desk.poll(t);
         assert_eq!(desk.stats.answered, 2, "{:?}", desk.stats);
+    }
+}
+
+#[cfg(test)]
+mod preempt_tests {
+    use super::tests_support::*;
+    use crate::show::timeline::{Item, Mark};
+
+    #[test]
+    fn a_question_cuts_a_greeting_short_without_a_bridge() {
+        let (director, mut desk) = desk("immediately");
+        desk.offer(&msg("小美", "主播好"), 0.0);
+        desk.poll(0.0);
+        assert_eq!(desk.stats.answered, 1);
+        // Play until the greeting's first sentence is on air.
+        let mut t = 0.0;
+        let mut greeting = false;
+        while !greeting {
+            let p = director.next().expect("more show");
+            director.started(p.seq, t);
+            t += 0.5;
+            greeting = matches!(&p.item, Item::Speak { text, .. } if text.contains("欢迎"));
+            assert!(t < 100.0, "the greeting goes on air");
+        }
+        desk.offer(&msg("u2", "这个口红多少钱呀"), t);
+        desk.poll(t);
+        assert_eq!(desk.stats.answered, 2, "the question does not wait for the greeting");
+        assert!(director.take_cut(), "the greeting's sentence is cut");
+        let mut said = Vec::new();
+        let mut marks = Vec::new();
+        while said.len() < 3 {
+            let p = director.next().expect("more show");
+            director.started(p.seq, t);
+            match p.item {
+                Item::Speak { text, .. } => said.push(text),
+                Item::Mark(m) => marks.push(m),
+                Item::Silence(_) => {}
+            }
+        }
+        assert!(said[0].contains("99.9"), "the answer first, no bridge: {said:?}");
+        assert!(said.iter().all(|s| !s.contains("尽管问")), "the greeting's rest is dropped: {said:?}");
+        assert!(!marks.contains(&Mark::ReplyEnd(1)), "the greeting never ends: {marks:?}");
     }
 }

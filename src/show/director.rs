@@ -282,6 +282,11 @@ impl Director {
         s.now_pts = s.now_pts.max(pts);
     }
 
+    /// A sentence is on air (an [`InsertAt::Now`] would cut it).
+    pub fn speaking(&self) -> bool {
+        self.lock().speaking.is_some()
+    }
+
     /// The product segment on air, if any.
     pub fn current_product(&self) -> Option<String> {
         self.lock().on_air.product.clone()
@@ -312,6 +317,40 @@ impl Director {
         for item in items.into_iter().rev() {
             s.d.extras.push_front(item);
         }
+    }
+
+    /// Takes back chat reply `id` (a greeting a question preempts): its steps not yet on air
+    /// are dropped, and its sentence on air, if any, is cut (see [`Director::take_cut`]). The
+    /// show continues where it would have after the reply. Returns false when nothing of it
+    /// was left to take back.
+    pub fn withdraw_reply(&self, id: u64) -> bool {
+        let mut s = self.lock();
+        let is_end = |i: &Item| matches!(i, Item::Mark(Mark::ReplyEnd(r)) if *r == id);
+        match s.speaking.take() {
+            // The reply's own sentence is on air: it has begun but not ended.
+            Some(d) if d.extras.iter().any(is_end) && reply_start(&d.extras, id).is_none() => {
+                s.cut = true;
+                s.restore(d);
+            }
+            speaking => {
+                s.speaking = speaking;
+                s.rewind();
+            }
+        }
+        let Some(end) = s.d.extras.iter().position(is_end) else {
+            return false;
+        };
+        let mut start = reply_start(&s.d.extras, id).unwrap_or(0);
+        // With the breath before it and the pause after it.
+        if start > 0 && matches!(s.d.extras[start - 1], Item::Silence(_)) {
+            start -= 1;
+        }
+        let mut end = end + 1;
+        if matches!(s.d.extras.get(end), Some(Item::Silence(_))) {
+            end += 1;
+        }
+        s.d.extras.drain(start..end);
+        true
     }
 
     /// True once after an [`InsertAt::Now`] that interrupted a sentence: the frame loop fades
@@ -507,6 +546,13 @@ impl State {
         self.d.plan = r.plan.clone();
         self.applied = Some(r.kind);
     }
+}
+
+/// Index of reply `id`'s opening mark in `extras`, if it is not on air yet.
+fn reply_start(extras: &VecDeque<Item>, id: u64) -> Option<usize> {
+    extras
+        .iter()
+        .position(|i| matches!(i, Item::Mark(Mark::Reply(r)) if r.id == id))
 }
 
 /// True when `b` differs from `a` only in text (and per-line options): same segments, same

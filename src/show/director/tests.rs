@@ -358,3 +358,69 @@ fn a_one_pass_render_ignores_a_closed_schedule() {
     let render = Director::new(script(&yaml), closed, false);
     assert_eq!(said(&Sim::new().run(&render, 1000)).len(), 8);
 }
+
+/// A two-sentence chat reply as the desk builds it.
+fn reply(id: u64) -> Vec<Item> {
+    let info = timeline::ReplyInfo {
+        id,
+        question: "主播好".into(),
+        intent: "greeting".into(),
+        product: None,
+        faq: None,
+        verdict: "answer".into(),
+        text: "欢迎欢迎。有问题尽管问。".into(),
+        arrived: 0.0,
+        asked_by: 1,
+    };
+    let mut items = vec![
+        Item::Silence(timeline::SENTENCE_GAP),
+        Item::Mark(Mark::Reply(Box::new(info))),
+    ];
+    items.extend(timeline::utterance(
+        "欢迎欢迎。有问题尽管问。",
+        crate::voice::Language::ZhCn,
+        Emphasis::Normal,
+        None,
+        None,
+    ));
+    items.push(Item::Mark(Mark::ReplyEnd(id)));
+    items.push(Item::Silence(timeline::LINE_GAP));
+    items
+}
+
+fn play_until(sim: &mut Sim, d: &Director, text: &str) {
+    while let Some((_, item)) = sim.step(d, 4) {
+        if matches!(&item, Item::Speak { text: t, .. } if t == text) {
+            return;
+        }
+    }
+    panic!("{text} never went on air");
+}
+
+#[test]
+fn withdrawing_a_reply_on_air_cuts_it_and_resumes_the_rundown() {
+    let d = Director::new(script(RUNDOWN), ShowClock::now(), false);
+    let mut sim = Sim::new();
+    play_until(&mut sim, &d, "口红一。");
+    d.insert(reply(7), InsertAt::NextSentence);
+    play_until(&mut sim, &d, "欢迎欢迎。");
+    assert!(d.withdraw_reply(7));
+    assert!(d.take_cut(), "the reply's sentence on air is cut");
+    let rest = sim.run(&d, 40);
+    assert_eq!(said(&rest)[..2], ["口红二。", "口红三。"]);
+    assert!(!marks(&rest).contains(&Mark::ReplyEnd(7)));
+    assert_eq!(d.replies_done(), 0);
+}
+
+#[test]
+fn withdrawing_a_reply_not_yet_on_air_drops_it_without_a_cut() {
+    let d = Director::new(script(RUNDOWN), ShowClock::now(), false);
+    let mut sim = Sim::new();
+    play_until(&mut sim, &d, "口红一。");
+    d.insert(reply(3), InsertAt::NextSentence);
+    assert!(d.withdraw_reply(3));
+    assert!(!d.take_cut(), "the rundown sentence on air goes on");
+    let rest = sim.run(&d, 40);
+    assert_eq!(said(&rest)[..2], ["口红二。", "口红三。"]);
+    assert!(!d.withdraw_reply(3), "nothing left the second time");
+}
