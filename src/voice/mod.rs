@@ -16,6 +16,7 @@ mod espeak;
 mod resample;
 mod split;
 pub mod visemes;
+pub mod voicefile;
 mod wav;
 pub mod zh;
 
