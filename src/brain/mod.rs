@@ -255,10 +255,12 @@ impl Intent {
     /// The gesture that goes with an answer of this kind.
     pub fn gesture(self) -> Option<Gesture> {
         match self {
-            Intent::Price | Intent::Faq | Intent::Fact => Some(Gesture::PresentProduct),
-            Intent::Thanks | Intent::AreYouReal => Some(Gesture::Nod),
+            Intent::Price => Some(Gesture::ShowPrice),
+            Intent::Faq | Intent::Fact => Some(Gesture::PresentProduct),
+            Intent::Thanks => Some(Gesture::Heart),
+            Intent::AreYouReal => Some(Gesture::Nod),
             Intent::Greeting => Some(Gesture::Wave),
-            Intent::Shipping | Intent::HowToOrder => Some(Gesture::Point),
+            Intent::Shipping | Intent::HowToOrder => Some(Gesture::PointDown),
             Intent::OffTopic | Intent::Unknown => None,
         }
     }

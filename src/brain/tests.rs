@@ -257,7 +257,7 @@ fn greetings_and_thanks() {
     let r = zh().answer("谢谢主播", &on("lipstick-01"));
     assert_eq!(
         (r.intent, r.gesture, r.emotion),
-        (Intent::Thanks, Some(Gesture::Nod), Some(Emotion::Happy))
+        (Intent::Thanks, Some(Gesture::Heart), Some(Emotion::Happy))
     );
     let r = en().answer("Thanks so much!", &on("lipstick-01"));
     assert_eq!(r.intent, Intent::Thanks);
@@ -279,8 +279,8 @@ fn greetings_and_thanks() {
 fn gestures_follow_the_intent() {
     let ctx = on("lipstick-01");
     let cases = [
-        ("多少钱", Intent::Price, Some(Gesture::PresentProduct)),
-        ("怎么买", Intent::HowToOrder, Some(Gesture::Point)),
+        ("多少钱", Intent::Price, Some(Gesture::ShowPrice)),
+        ("怎么买", Intent::HowToOrder, Some(Gesture::PointDown)),
         ("口红持久吗", Intent::Faq, Some(Gesture::PresentProduct)),
         ("保质期多久", Intent::Fact, Some(Gesture::PresentProduct)),
     ];

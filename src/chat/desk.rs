@@ -36,6 +36,8 @@ pub const MAX_REPLIES_PER_MINUTE: usize = 10;
 /// A question still waiting after this long (media seconds) is dropped: the viewer has moved
 /// on, and answering it late would delay fresher ones.
 pub const MAX_WAIT: f64 = 30.0;
+/// Seconds of media between two summary log lines of the chat traffic.
+pub const SUMMARY_EVERY: f64 = 10.0;
 /// No reply in flight.
 pub const REPLY_ID_NONE: u64 = 0;
 
@@ -91,6 +93,8 @@ pub struct Desk {
     in_flight_social: bool,
     /// Media times replies were handed to the director, the last minute.
     recent_replies: VecDeque<f64>,
+    /// When the counts were last logged, and what they were.
+    last_summary: (f64, DeskStats),
     pub stats: DeskStats,
 }
 
@@ -118,6 +122,7 @@ impl Desk {
             in_flight: REPLY_ID_NONE,
             in_flight_social: false,
             recent_replies: VecDeque::new(),
+            last_summary: (0.0, DeskStats::default()),
             stats: DeskStats::default(),
         })
     }
@@ -145,11 +150,13 @@ impl Desk {
             Incoming::Blocked(v) => {
                 self.stats.blocked += 1;
                 if v.kind == ViolationKind::Garbage {
-                    // Emoji and "???" are everyday chat: not worth a log line each.
+                    // Emoji and "???" are everyday chat: not worth a log line or an event each.
                     tracing::debug!(user = %msg.user, "chat: nothing to answer ({})", v.detail);
-                } else {
-                    tracing::info!(user = %msg.user, kind = ?v.kind, "chat: blocked ({})", v.detail);
+                    return;
                 }
+                // Per message at debug level: a flood would otherwise flood the log (see
+                // `log_summary` for the periodic count).
+                tracing::debug!(user = %msg.user, kind = ?v.kind, "chat: blocked ({})", v.detail);
                 self.events.emit(
                     now,
                     EventKind::ChatBlocked {
@@ -229,6 +236,7 @@ impl Desk {
     /// Hands the best queued question's reply to the director when the previous one is done.
     pub fn poll(&mut self, now: f64) {
         self.follow_script();
+        self.log_summary(now);
         let policy = self.script.chat.answer;
         if policy == AnswerPolicy::Never {
             self.queue.clear();
@@ -388,6 +396,26 @@ impl Desk {
                 }
                 self.stats
             })
+    }
+
+    /// Every [`SUMMARY_EVERY`] seconds of media with traffic: one log line with the counts.
+    fn log_summary(&mut self, now: f64) {
+        let (at, before) = &self.last_summary;
+        if now - at < SUMMARY_EVERY || self.stats == *before {
+            return;
+        }
+        let s = &self.stats;
+        tracing::info!(
+            received = s.received - before.received,
+            blocked = s.blocked - before.blocked,
+            chatter = s.chatter - before.chatter,
+            duplicates = s.duplicates - before.duplicates,
+            answered = s.answered - before.answered,
+            queued = self.queue.len(),
+            "chat: the last {:.0} s",
+            now - at
+        );
+        self.last_summary = (now, self.stats.clone());
     }
 
     /// Questions waiting.
@@ -589,7 +617,10 @@ mod preempt_tests {
         }
         desk.offer(&msg("u2", "这个口红多少钱呀"), t);
         desk.poll(t);
-        assert_eq!(desk.stats.answered, 2, "the question does not wait for the greeting");
+        assert_eq!(
+            desk.stats.answered, 2,
+            "the question does not wait for the greeting"
+        );
         assert!(director.take_cut(), "the greeting's sentence is cut");
         let mut said = Vec::new();
         let mut marks = Vec::new();
@@ -602,8 +633,17 @@ mod preempt_tests {
                 Item::Silence(_) => {}
             }
         }
-        assert!(said[0].contains("99.9"), "the answer first, no bridge: {said:?}");
-        assert!(said.iter().all(|s| !s.contains("尽管问")), "the greeting's rest is dropped: {said:?}");
-        assert!(!marks.contains(&Mark::ReplyEnd(1)), "the greeting never ends: {marks:?}");
+        assert!(
+            said[0].contains("99.9"),
+            "the answer first, no bridge: {said:?}"
+        );
+        assert!(
+            said.iter().all(|s| !s.contains("尽管问")),
+            "the greeting's rest is dropped: {said:?}"
+        );
+        assert!(
+            !marks.contains(&Mark::ReplyEnd(1)),
+            "the greeting never ends: {marks:?}"
+        );
     }
 }

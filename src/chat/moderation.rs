@@ -376,8 +376,7 @@ impl Moderator {
         kept.push_str(&no_urls[from..]);
         let name = tidy_name(&kept);
         // Nothing left to call them by (or a stray Latin letter: `u` from `u241`).
-        if !name.chars().any(char::is_alphabetic) || (name.is_ascii() && name.chars().count() < 2)
-        {
+        if !name.chars().any(char::is_alphabetic) || (name.is_ascii() && name.chars().count() < 2) {
             return None;
         }
         // Removing emoji and digits can join what was apart: check what will be said.

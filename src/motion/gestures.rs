@@ -4,7 +4,8 @@
 //! the idle motion, so breathing and drift go on underneath.
 //!
 //! Sides: the product stand is on the avatar's left (+X, screen right for a viewer facing it),
-//! so `present_product` and `point` use the left arm; `wave` uses the right arm.
+//! so `present_product` and `point` use the left arm; `wave`, `show_price` and `point_down`
+//! (to the shopping cart below the host) use the right arm; `bow` and `heart` use both.
 
 use glam::{EulerRot, Quat, Vec3};
 
@@ -28,6 +29,10 @@ pub fn duration(g: Gesture) -> f64 {
         Gesture::PresentProduct => 3.0,
         Gesture::Nod => 1.0,
         Gesture::Point => 2.2,
+        Gesture::Bow => 2.0,
+        Gesture::Heart => 2.6,
+        Gesture::ShowPrice => 2.4,
+        Gesture::PointDown => 2.2,
     }
 }
 
@@ -142,6 +147,10 @@ fn build(g: Gesture, amp: f32) -> Clip {
         Gesture::PresentProduct => present_product(amp),
         Gesture::Nod => nod(amp),
         Gesture::Point => point(amp),
+        Gesture::Bow => bow(amp),
+        Gesture::Heart => heart(amp),
+        Gesture::ShowPrice => show_price(amp),
+        Gesture::PointDown => point_down(amp),
     };
     Clip {
         duration: duration(g),
@@ -361,6 +370,156 @@ fn point(amp: f32) -> Vec<Track> {
     tracks
 }
 
+/// Both arms with the same aims (the right side mirrored).
+fn both_arms(keys: &[(f32, ArmAim)]) -> Vec<Track> {
+    let mut tracks = arm_tracks(true, keys);
+    tracks.extend(arm_tracks(false, keys));
+    tracks
+}
+
+/// A polite bow from the waist (spine, chest and head tip forward) with the hands together
+/// in front of the belly.
+fn bow(amp: f32) -> Vec<Track> {
+    let rest = relaxed_arm();
+    let together = ArmAim {
+        upper: (v(0.2, -0.95, 0.22), v(-1.0, -0.2, 0.0)),
+        lower: (v(-0.45, -0.5, 0.75), v(-0.6, 0.0, -0.3)),
+        hand: (v(-0.55, -0.45, 0.7), v(-0.7, 0.0, -0.3)),
+        curl: 0.3,
+    };
+    let mut tracks = both_arms(&[
+        (0.0, rest),
+        (0.45, together),
+        (1.35, together),
+        (1.85, rest),
+        (2.0, rest),
+    ]);
+    let bend = |bone, deg: f32| {
+        euler_track(
+            bone,
+            &[
+                (0.0, 0.0, 0.0, 0.0),
+                (0.5, 0.0, deg * amp, 0.0),
+                (1.2, 0.0, deg * amp, 0.0),
+                (1.8, 0.0, 0.0, 0.0),
+                (2.0, 0.0, 0.0, 0.0),
+            ],
+        )
+    };
+    tracks.push(bend(HumanBone::Spine, 9.0));
+    tracks.push(bend(HumanBone::Chest, 8.0));
+    tracks.push(bend(HumanBone::Head, 10.0));
+    tracks
+}
+
+/// 比心: forearms rise toward the middle so the curled hands meet in front of the chest, with
+/// a head tilt and a small pulse while held.
+fn heart(amp: f32) -> Vec<Track> {
+    let rest = relaxed_arm();
+    let lift = 0.08 * (amp - 1.0);
+    let held = |dz: f32| ArmAim {
+        upper: (v(0.35, -0.8, 0.45 + dz), v(-0.8, -0.2, 0.4)),
+        lower: (v(-0.75, 0.4 + lift, 0.5), v(-0.5, -0.3, 0.6)),
+        hand: (v(-0.75, 0.55 + lift, 0.35), v(-0.6, -0.2, 0.6)),
+        curl: 0.9,
+    };
+    let mut tracks = both_arms(&[
+        (0.0, rest),
+        (0.8, held(0.0)),
+        (1.3, held(0.06)),
+        (1.8, held(0.0)),
+        (2.45, rest),
+        (2.6, rest),
+    ]);
+    tracks.push(euler_track(
+        HumanBone::Head,
+        &[
+            (0.0, 0.0, 0.0, 0.0),
+            (0.8, 0.0, 3.0, -7.0 * amp),
+            (1.8, 0.0, 3.0, -7.0 * amp),
+            (2.45, 0.0, 0.0, 0.0),
+            (2.6, 0.0, 0.0, 0.0),
+        ],
+    ));
+    tracks
+}
+
+/// The right hand comes up in front of the shoulder, palm to the camera and fingers open, with
+/// a small forward push on the price; the head leans in.
+fn show_price(amp: f32) -> Vec<Track> {
+    let rest = relaxed_arm();
+    let up = |push: f32| ArmAim {
+        upper: (v(0.3, -0.65, 0.7 + push), v(-0.3, -0.4, 0.85)),
+        lower: (
+            v(-0.05, 0.75 + 0.1 * (amp - 1.0), 0.55 + push),
+            v(0.0, -0.4, 0.9),
+        ),
+        hand: (v(0.05, 0.95, 0.25), v(0.0, -0.25, 1.0)),
+        curl: 0.05,
+    };
+    let p = 0.12 * amp;
+    let mut tracks = arm_tracks(
+        false,
+        &[
+            (0.0, rest),
+            (0.7, up(0.0)),
+            (0.95, up(p)),
+            (1.25, up(0.0)),
+            (1.75, up(0.0)),
+            (2.3, rest),
+            (2.4, rest),
+        ],
+    );
+    tracks.push(euler_track(
+        HumanBone::Head,
+        &[
+            (0.0, 0.0, 0.0, 0.0),
+            (0.6, -5.0 * amp, 4.0, 2.0),
+            (1.7, -5.0 * amp, 4.0, 2.0),
+            (2.25, 0.0, 0.0, 0.0),
+            (2.4, 0.0, 0.0, 0.0),
+        ],
+    ));
+    tracks
+}
+
+/// The right index points forward and down toward the link / shopping cart at the bottom of
+/// the picture, two taps; the head looks down at it.
+fn point_down(amp: f32) -> Vec<Track> {
+    let rest = relaxed_arm();
+    let at = |dy: f32| ArmAim {
+        upper: (v(0.15, -0.55, 0.8), v(-0.8, -0.4, 0.3)),
+        lower: (v(-0.3, -0.5 - dy, 0.8), v(-0.9, -0.3, 0.2)),
+        hand: (v(-0.2, -0.9 - dy, 0.4), v(-0.9, 0.0, 0.4)),
+        curl: 0.0,
+    };
+    let tap = 0.15 * amp;
+    let mut tracks = arm_tracks(
+        false,
+        &[
+            (0.0, rest),
+            (0.5, at(0.0)),
+            (0.75, at(tap)),
+            (1.0, at(0.0)),
+            (1.25, at(tap)),
+            (1.55, at(0.0)),
+            (2.05, rest),
+            (2.2, rest),
+        ],
+    );
+    tracks.push(euler_track(
+        HumanBone::Head,
+        &[
+            (0.0, 0.0, 0.0, 0.0),
+            (0.5, -4.0, 12.0 * amp, 0.0),
+            (1.55, -4.0, 12.0 * amp, 0.0),
+            (2.05, 0.0, 0.0, 0.0),
+            (2.2, 0.0, 0.0, 0.0),
+        ],
+    ));
+    tracks
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,6 +626,73 @@ mod tests {
         let s = posed(Gesture::Nod, Emphasis::Strong, 0.25);
         let fs = crate::motion::rig::world_transforms(&s)[HumanBone::Head.index()].0 * Vec3::Z;
         assert!(fs.y < face.y);
+    }
+
+    #[test]
+    fn bow_tips_forward_with_the_hands_together() {
+        let p = posed(Gesture::Bow, Emphasis::Normal, 0.9);
+        let w = crate::motion::rig::world_transforms(&p);
+        let face = w[HumanBone::Head.index()].0 * Vec3::Z;
+        assert!(face.y < -0.35, "face {face}");
+        let chest = w[HumanBone::Chest.index()].0 * Vec3::Y;
+        assert!(chest.z > 0.15, "chest up axis {chest} leans forward");
+        let gap = |p: &Pose| {
+            joint_position(p, HumanBone::LeftHand).distance(joint_position(p, HumanBone::RightHand))
+        };
+        let rest = posed(Gesture::Bow, Emphasis::Normal, 0.0);
+        assert!(
+            gap(&p) < 0.6 * gap(&rest),
+            "hands {} vs {}",
+            gap(&p),
+            gap(&rest)
+        );
+    }
+
+    #[test]
+    fn heart_meets_the_hands_in_front_of_the_chest() {
+        let p = posed(Gesture::Heart, Emphasis::Normal, 1.2);
+        let l = joint_position(&p, HumanBone::LeftHand);
+        let r = joint_position(&p, HumanBone::RightHand);
+        assert!(l.distance(r) < 0.16, "hands {l} {r}");
+        let chest = joint_position(&p, HumanBone::Chest);
+        let neck = joint_position(&p, HumanBone::Neck);
+        let mid = (l + r) / 2.0;
+        assert!(
+            mid.y > chest.y && mid.y < neck.y + 0.05,
+            "mid {mid} chest {chest} neck {neck}"
+        );
+        assert!(mid.z > 0.2 && mid.x.abs() < 0.05, "mid {mid}");
+    }
+
+    #[test]
+    fn show_price_holds_the_right_palm_up_to_the_camera() {
+        let p = posed(Gesture::ShowPrice, Emphasis::Normal, 1.4);
+        let sh = joint_position(&p, HumanBone::RightUpperArm);
+        let hand = joint_position(&p, HumanBone::RightHand);
+        assert!(
+            hand.y > sh.y - 0.12 && hand.z > 0.2,
+            "hand {hand} shoulder {sh}"
+        );
+        let w = crate::motion::rig::world_transforms(&p);
+        let palm = w[HumanBone::RightHand.index()].0 * Vec3::NEG_Y;
+        assert!(palm.z > 0.6, "palm {palm}");
+        // The left arm stays at rest.
+        assert!(joint_position(&p, HumanBone::LeftHand).y < sh.y - 0.3);
+    }
+
+    #[test]
+    fn point_down_aims_the_right_index_forward_and_down() {
+        let p = posed(Gesture::PointDown, Emphasis::Normal, 1.0);
+        let hand = joint_position(&p, HumanBone::RightHand);
+        let tip = fingertip(&p, false);
+        let dir = (tip - hand).normalize();
+        assert!(
+            dir.y < -0.6 && tip.z > 0.3,
+            "tip {tip} hand {hand} dir {dir}"
+        );
+        let w = crate::motion::rig::world_transforms(&p);
+        let face = w[HumanBone::Head.index()].0 * Vec3::Z;
+        assert!(face.y < -0.15, "looks down: face {face}");
     }
 
     /// At 30 fps no bone turns more than this between two frames (450°/s: a brisk arm raise).

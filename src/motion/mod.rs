@@ -201,14 +201,26 @@ pub enum Gesture {
     PresentProduct,
     Nod,
     Point,
+    /// A small bow with the hands together (thanks).
+    Bow,
+    /// 比心: both hands form a heart in front of the chest (thanks, love).
+    Heart,
+    /// The right hand held up, palm to the camera, as the price is said.
+    ShowPrice,
+    /// The right index points down to the link / shopping cart below the host.
+    PointDown,
 }
 
 impl Gesture {
-    pub const ALL: [Gesture; 4] = [
+    pub const ALL: [Gesture; 8] = [
         Gesture::Wave,
         Gesture::PresentProduct,
         Gesture::Nod,
         Gesture::Point,
+        Gesture::Bow,
+        Gesture::Heart,
+        Gesture::ShowPrice,
+        Gesture::PointDown,
     ];
 
     /// The name used in scripts.
@@ -218,6 +230,10 @@ impl Gesture {
             Gesture::PresentProduct => "present_product",
             Gesture::Nod => "nod",
             Gesture::Point => "point",
+            Gesture::Bow => "bow",
+            Gesture::Heart => "heart",
+            Gesture::ShowPrice => "show_price",
+            Gesture::PointDown => "point_down",
         }
     }
 

@@ -161,7 +161,8 @@ impl VoiceFile {
             path: path.clone(),
             source,
         };
-        let text = serde_norway::to_string(self).map_err(|e| write_err(std::io::Error::other(e)))?;
+        let text =
+            serde_norway::to_string(self).map_err(|e| write_err(std::io::Error::other(e)))?;
         let tmp = dir.join(".voice.yaml.tmp");
         std::fs::write(&tmp, text).map_err(write_err)?;
         std::fs::rename(&tmp, &path).map_err(write_err)

@@ -613,7 +613,16 @@ fn schema_enums_are_the_runtime_names() {
     // The names src/motion gives (and the parser resolves).
     assert_eq!(
         strings(&say["gesture"]["enum"]),
-        ["wave", "present_product", "nod", "point"]
+        [
+            "wave",
+            "present_product",
+            "nod",
+            "point",
+            "bow",
+            "heart",
+            "show_price",
+            "point_down"
+        ]
     );
     assert_eq!(
         strings(&say["gesture"]["enum"]),
