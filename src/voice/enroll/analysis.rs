@@ -77,7 +77,9 @@ impl FileStats {
                 near_speech[w] = true;
             }
         }
-        let speech_s: f64 = regions.iter().map(|r| (r.end - r.start) as f64 * WINDOW_S).sum();
+        let speech_s = regions
+            .iter()
+            .fold(0.0, |s, r| s + (r.end - r.start) as f64 * WINDOW_S);
         let peak_db = feats.iter().map(|f| f64::from(f.db)).fold(None, |m: Option<f64>, d| {
             Some(m.map_or(d, |m| m.max(d)))
         });
@@ -112,9 +114,11 @@ impl FileStats {
             .iter()
             .zip(&in_speech)
             .filter(|(f, s)| {
-                **s && f.prob >= THRESHOLD && speech_db.is_some_and(|sd| f64::from(f.db) > sd - 20.0)
+                **s
+                    && !f.high_band_db.is_nan()
+                    && speech_db.is_some_and(|sd| f64::from(f.db) > sd - 20.0)
             })
-            .map(|(f, _)| f64::from(f.hf_db - f.db))
+            .map(|(f, _)| f64::from(f.high_band_db))
             .collect();
         let high_band_db = percentile(&mut hb, 0.9);
         // Loud where nobody speaks: background.
@@ -228,7 +232,7 @@ mod tests {
             prob,
             db,
             sub_db: [db; 4],
-            hf_db: db - 15.0,
+            high_band_db: -15.0,
             periodicity: f32::NAN,
         }
     }

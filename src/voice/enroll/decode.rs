@@ -287,12 +287,12 @@ impl Downmix {
         if self.weights.is_none() {
             self.held.extend_from_slice(interleaved);
             let held_frames = self.held.len() / self.channels;
-            if (held_frames as f64) < LOOKAHEAD_S * f64::from(self.rate) {
-                return &self.out;
+            if (held_frames as f64) >= LOOKAHEAD_S * f64::from(self.rate) {
+                self.decide();
+                self.flush_held();
             }
-            self.decide();
+            return &self.out;
         }
-        self.flush_held();
         self.mix_into_out(interleaved);
         &self.out
     }

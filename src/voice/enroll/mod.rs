@@ -116,7 +116,7 @@ impl EnrollOptions {
 }
 
 /// A reference clip with its audio.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct ClipAudio {
     /// `0001`, ...: rank order (best first).
     pub id: String,
@@ -126,6 +126,17 @@ pub struct ClipAudio {
     /// Mono, [`CLIP_SAMPLE_RATE`] Hz, loudness-normalized, in `[-1, 1]`.
     pub pcm: Vec<f32>,
     pub sample_rate: u32,
+}
+
+impl std::fmt::Debug for ClipAudio {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClipAudio")
+            .field("id", &self.id)
+            .field("path", &self.path)
+            .field("samples", &self.pcm.len())
+            .field("sample_rate", &self.sample_rate)
+            .finish()
+    }
 }
 
 /// A finished enrollment.

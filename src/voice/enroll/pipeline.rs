@@ -452,7 +452,9 @@ pub(crate) fn process_file(
         dropped.clear();
     }
     report.kept_clips = kept.len();
-    report.kept_speech_s = kept.iter().map(|c| c.span.speech_end - c.span.speech_start).sum();
+    report.kept_speech_s = kept
+        .iter()
+        .fold(0.0, |s, c| s + c.span.speech_end - c.span.speech_start);
     report.dropped_clips = dropped.len();
     dropped.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
     tracing::info!(

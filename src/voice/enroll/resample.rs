@@ -93,7 +93,12 @@ impl StreamResampler {
             if self.out_total >= expected {
                 break;
             }
-            let input: Option<&[&[f32]]> = if first { Some(&[&rest[..]]) } else { None };
+            // (rubato reads an empty channel as "inactive": give no input rather than none.)
+            let input: Option<&[&[f32]]> = if first && !rest.is_empty() {
+                Some(&[&rest[..]])
+            } else {
+                None
+            };
             first = false;
             let (_, produced) = rs.process_partial_into_buffer(input, &mut self.out_buf, None)?;
             if produced == 0 {
