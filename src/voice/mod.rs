@@ -17,6 +17,7 @@ mod resample;
 mod split;
 pub mod visemes;
 pub mod voicefile;
+pub mod enroll;
 mod wav;
 pub mod zh;
 
