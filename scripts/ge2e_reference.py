@@ -27,10 +27,20 @@ int16 / 32768 in float32 exactly like librosa.load and like the Rust test):
   upsampled  np.repeat(clip, 3) declared as 48 kHz: preprocess_wav resamples it with
              librosa.resample (soxr_hq); the Rust side uses rubato, so this one is approximate
 
-Usage (venv with numpy, scipy, librosa, webrtcvad-wheels and Resemblyzer==0.1.4 --no-deps):
+Each case records the stages tests/voice_speaker.rs compares: lengths after resampling and
+trimming, the normalize_volume gain (ratio of the peaks after/before), the raw VAD decision of
+every 30 ms window, the partial slices (mel frames), the partial and final embeddings; the
+"utterance" case also the first/last 64 trimmed samples and the whole mel spectrogram that
+embed_utterance slices (of the trimmed wav zero-padded to the end of the last partial).
+
+Setup and run (the committed reference.json was made with numpy 2.4.6, scipy 1.17.1,
+librosa 0.11.0, soxr 1.1.0, webrtcvad-wheels 2.0.14.post1, Python 3.11, on x86-64):
+  python -m venv venv && . venv/bin/activate
+  pip install numpy scipy librosa webrtcvad-wheels
+  pip install --no-deps Resemblyzer==0.1.4      # its code only; torch is not installed
+  scripts/setup.sh                              # models/resemblyzer/pretrained.pt
   python scripts/ge2e_reference.py make-audio   # (re)makes the WAV with the espeak-ng CLI
   python scripts/ge2e_reference.py              # writes tests/fixtures/ge2e/reference.json
-The weights are models/resemblyzer/pretrained.pt (scripts/setup.sh fetches them).
 """
 
 import contextlib
@@ -378,6 +388,7 @@ def reference():
     import librosa
     import resemblyzer
     import scipy
+    import soxr
     import webrtcvad
     from resemblyzer import VoiceEncoder
     from scipy.io import wavfile
@@ -395,6 +406,7 @@ def reference():
             "scipy": scipy.__version__,
             "librosa": librosa.__version__,
             "webrtcvad": getattr(webrtcvad, "__version__", "?"),
+            "soxr": soxr.__version__,
         },
         "utterance": case(encoder, wav, 16000, full=True),
         "quiet": case(encoder, (wav * np.float32(0.25)).astype(np.float32), 16000),

@@ -97,6 +97,7 @@ fn embedding_matches_resemblyzer_within_1e_4() {
     let embedding = encoder().embed_utterance(fixture(), 16_000).expect("embed");
     assert_eq!(embedding.len(), speaker::EMBEDDING_SIZE);
     let diff = max_abs_diff(&embedding, &floats(&r["embedding"]));
+    eprintln!("utterance embedding: max abs diff {diff:.2e}");
     assert!(diff <= 1e-4, "max abs diff {diff}");
     let norm: f32 = embedding.iter().map(|x| x * x).sum::<f32>().sqrt();
     assert!((norm - 1.0).abs() < 1e-5);
@@ -167,6 +168,7 @@ fn partial_slices_and_partial_embeddings_match_resemblyzer() {
     assert_eq!(out.partials.len(), want.len());
     for (got, want) in out.partials.iter().zip(want) {
         let diff = max_abs_diff(got, &floats(want));
+        eprintln!("partial embedding: max abs diff {diff:.2e}");
         assert!(diff <= 1e-4, "partial max abs diff {diff}");
     }
     let diff = max_abs_diff(&out.embedding, &floats(&r["embedding"]));
@@ -189,6 +191,10 @@ fn a_quiet_clip_is_raised_to_minus_30_dbfs_like_resemblyzer() {
     assert_eq!(pre.wav.len(), usize_of(&r["trimmed_len"]));
     let embedding = encoder().embed_utterance(&wav, 16_000).expect("embed");
     let diff = max_abs_diff(&embedding, &floats(&r["embedding"]));
+    eprintln!(
+        "quiet clip: gain {} (Resemblyzer {want_gain}), max abs diff {diff:.2e}",
+        pre.gain
+    );
     assert!(diff <= 1e-4, "max abs diff {diff}");
 }
 
@@ -208,6 +214,7 @@ fn speaker_embedding_matches_resemblyzer() {
         .embed_speaker(&[(a, 16_000), (b, 16_000)])
         .expect("embed speaker");
     let diff = max_abs_diff(&got, &floats(&r["embedding"]));
+    eprintln!("speaker embedding: max abs diff {diff:.2e}");
     assert!(diff <= 1e-4, "speaker max abs diff {diff}");
 }
 
@@ -405,6 +412,21 @@ fn realtime_factor() {
         );
         assert!(!pre.wav.is_empty());
     }
+    let pre = preprocess(wav, 16_000).expect("preprocess");
+    let t = Instant::now();
+    let mel = mel_spectrogram(&pre.wav);
+    eprintln!(
+        "mel spectrogram of {} frames: {:.1} ms",
+        mel.len(),
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    let t = Instant::now();
+    let out = enc.embed_preprocessed(&pre.wav).expect("embed");
+    eprintln!(
+        "mel + network for {} partials: {:.1} ms",
+        out.partials.len(),
+        t.elapsed().as_secs_f64() * 1e3
+    );
     let t = Instant::now();
     let _ = SpeakerEncoder::load_default().expect("load");
     eprintln!("load: {:.0} ms", t.elapsed().as_secs_f64() * 1e3);

@@ -143,7 +143,7 @@ fn pairwise_sum(a: &[f32]) -> f32 {
 /// (through a 32-bit integer, keeping the low 16 bits: 40000 → −25536; out of int32 → 0).
 fn to_int16(w: f32) -> i16 {
     let v = (w * INT16_MAX).round_ties_even();
-    if v >= -2_147_483_648.0 && v < 2_147_483_648.0 {
+    if (-2_147_483_648.0..2_147_483_648.0).contains(&v) {
         (v as i32) as i16
     } else {
         0

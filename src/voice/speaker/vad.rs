@@ -331,7 +331,7 @@ impl Vad {
                     weighted_average(&mut self.noise_means, channel, 0, &NOISE_DATA_WEIGHTS);
                 let tmp1_s16 = (noise_global_mean >> 6) as i16; // Q8
 
-                for k in 0..NUM_GAUSSIANS {
+                for (k, &minimum_mean) in MINIMUM_MEAN.iter().enumerate() {
                     let gaussian = channel + k * NUM_CHANNELS;
                     let nmk = self.noise_means[gaussian];
                     let smk = self.speech_means[gaussian];
@@ -367,8 +367,8 @@ impl Vad {
                         let mut smk2 = (i32::from(smk) + ((i32::from(tmp_s16) + 1) >> 1)) as i16;
 
                         let maxmu = (i32::from(maxspe) + 640) as i16;
-                        if smk2 < MINIMUM_MEAN[k] {
-                            smk2 = MINIMUM_MEAN[k];
+                        if smk2 < minimum_mean {
+                            smk2 = minimum_mean;
                         }
                         if smk2 > maxmu {
                             smk2 = maxmu;
@@ -760,13 +760,8 @@ fn get_scaling_square(in_vector: &[i16], times: u32) -> i16 {
         }
     }
     let t = norm_w32(i32::from(smax) * i32::from(smax));
-    if smax == 0 {
-        0
-    } else if t > nbits {
-        0
-    } else {
-        nbits - t
-    }
+    // (C: NormW32 of 0 is 0, hence the separate test for smax == 0.)
+    if smax == 0 || t > nbits { 0 } else { nbits - t }
 }
 
 /// `WebRtcSpl_DivW32W16`: C integer division; `i32::MAX` for a zero denominator.
