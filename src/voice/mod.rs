@@ -14,6 +14,7 @@
 
 mod espeak;
 mod resample;
+pub mod speaker;
 mod split;
 pub mod visemes;
 pub mod voicefile;
