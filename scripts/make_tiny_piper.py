@@ -27,12 +27,17 @@ Variants:
     --durations       also output the per-id frame counts (a model patched for alignments)
     --bad-signature   inputs named like another VITS export (`text`, `text_lengths`, `scales`):
                       the engine must refuse it with a clear message
-    --heavy           adds a random-weight HiFi-GAN decoder shaped like Piper "medium" (512
-                      initial channels, upsampling 8-8-2-2, resblocks 3/7/11 x dilations 1/3/5;
-                      about 14 M parameters, the bulk of a real voice's compute) whose output is
-                      mixed in at a low level. For timing benchmarks only; the audio is noise.
+    --heavy Q         adds random-weight layers with the compute of a real Piper voice of
+                      quality Q (medium or high), mixed into the output at a low level: the
+                      flow (4 coupling layers, WaveNet 4 x k5 at 192 channels, per frame) and
+                      the HiFi-GAN decoder of that preset (medium: 256 initial channels,
+                      upsampling 8-8-4, resblock type 2 with kernels 3/5/7; high: 512 channels,
+                      8-8-2-2, resblock type 1 with kernels 3/7/11 x dilations 1/3/5). The text
+                      encoder and duration predictor (small, per phoneme) are left out. For
+                      timing benchmarks only; the audio is noise over the tones.
 
-    python3 scripts/make_tiny_piper.py OUT [--speakers N] [--durations] [--bad-signature] [--heavy]
+    python3 scripts/make_tiny_piper.py OUT [--speakers N] [--durations] [--bad-signature]
+                                           [--heavy medium|high] [--espeak-voice VOICE]
 
 Needs `onnx` and `numpy` (scripts/setup.sh makes ~/.cache/anchor/venv with both).
 """
@@ -185,7 +190,7 @@ def build(speakers, durations, bad_signature, heavy):
         N("Mul", ["wave", "amp"], ["tone"]),
     ]
     if heavy:
-        nodes_h, inits_h = hifigan_decoder("frame_ids")
+        nodes_h, inits_h = heavy_layers("frame_ids", heavy)
         nodes += nodes_h
         inits += inits_h
         nodes += [
@@ -208,12 +213,21 @@ def build(speakers, durations, bad_signature, heavy):
     return model
 
 
-def hifigan_decoder(frame_ids):
-    """A HiFi-GAN generator shaped like Piper medium's, random weights: [F] ids -> [1,1,F*256]."""
+PRESETS = {
+    # piper VitsModel defaults (medium) and the `--quality high` overrides.
+    "medium": dict(c0=256, rates=(8, 8, 4), kernels=(16, 16, 8), resblock="2",
+                   rb_kernels=(3, 5, 7), rb_dilations=((1, 2), (2, 6), (3, 12))),
+    "high": dict(c0=512, rates=(8, 8, 2, 2), kernels=(16, 16, 4, 4), resblock="1",
+                 rb_kernels=(3, 7, 11), rb_dilations=((1, 3, 5), (1, 3, 5), (1, 3, 5))),
+}
+
+
+def heavy_layers(frame_ids, quality):
+    """Random-weight flow + HiFi-GAN decoder of a Piper preset: [F] ids -> [1,1,F*256]."""
+    p = PRESETS[quality]
     rng = np.random.default_rng(7)
     N = helper.make_node
     nodes, inits = [], []
-    c0 = 512
     emb = rng.standard_normal((NUM_SYMBOLS, 192)).astype(np.float32) * 0.1
     inits.append(const("dec_emb", emb))
     inits.append(const("dec_perm_shape", np.array([1, -1, 192], dtype=np.int64)))
@@ -245,26 +259,63 @@ def hifigan_decoder(frame_ids):
         nodes.append(N("LeakyRelu", [x], [name], alpha=0.1))
         return name
 
-    x = conv("dec_pre", "dec_x0", 192, c0, 7)
-    ch = c0
-    for i, (u, k) in enumerate(zip((8, 8, 2, 2), (16, 16, 4, 4))):
+    def split2(name, x, a, b):
+        inits.append(const(name + "_sizes", np.array([a, b], dtype=np.int64)))
+        nodes.append(N("Split", [x, name + "_sizes"], [name + "_0", name + "_1"], axis=1))
+        return name + "_0", name + "_1"
+
+    # Flow: 4 residual coupling layers (mean only), WaveNet of 4 layers, kernel 5.
+    x = "dec_x0"
+    for f in range(4):
+        x0, x1 = split2(f"fl{f}_split", x, 96, 96)
+        h = conv(f"fl{f}_pre", x0, 96, 192, 1)
+        skip = None
+        for layer in range(4):
+            q = f"fl{f}_wn{layer}"
+            xin = conv(q + "_in", h, 192, 384, 5)
+            ta, sg = split2(q + "_gate", xin, 192, 192)
+            nodes += [N("Tanh", [ta], [q + "_t"]), N("Sigmoid", [sg], [q + "_s"]),
+                      N("Mul", [q + "_t", q + "_s"], [q + "_acts"])]
+            if layer < 3:
+                rs = conv(q + "_rs", q + "_acts", 192, 384, 1)
+                res, sk = split2(q + "_rsplit", rs, 192, 192)
+                nodes.append(N("Add", [h, res], [q + "_h"]))
+                h = q + "_h"
+            else:
+                sk = conv(q + "_rs", q + "_acts", 192, 192, 1)
+            if skip is None:
+                skip = sk
+            else:
+                nodes.append(N("Add", [skip, sk], [q + "_skip"]))
+                skip = q + "_skip"
+        m = conv(f"fl{f}_post", skip, 192, 96, 1)
+        nodes.append(N("Add", [m, x1], [f"fl{f}_x1"]))
+        # Flip: the updated half goes first.
+        nodes.append(N("Concat", [f"fl{f}_x1", x0], [f"fl{f}_out"], axis=1))
+        x = f"fl{f}_out"
+
+    # HiFi-GAN generator.
+    x = conv("dec_pre", x, 192, p["c0"], 7)
+    ch = p["c0"]
+    for i, (u, k) in enumerate(zip(p["rates"], p["kernels"])):
         x = lrelu(f"dec_up{i}_a", x)
         x = conv(f"dec_up{i}", x, ch, ch // 2, k, transpose=True, stride=u)
         ch //= 2
         block_outs = []
-        for j, rk in enumerate((3, 7, 11)):
+        for j, (rk, dils) in enumerate(zip(p["rb_kernels"], p["rb_dilations"])):
             y = x
-            for d in (1, 3, 5):
-                p = f"dec_rb{i}_{j}_{d}"
-                h = lrelu(p + "_a1", y)
-                h = conv(p + "_c1", h, ch, ch, rk, dil=d)
-                h = lrelu(p + "_a2", h)
-                h = conv(p + "_c2", h, ch, ch, rk)
-                nodes.append(N("Add", [h, y], [p + "_sum"]))
-                y = p + "_sum"
+            for d in dils:
+                q = f"dec_rb{i}_{j}_{d}"
+                h = lrelu(q + "_a1", y)
+                h = conv(q + "_c1", h, ch, ch, rk, dil=d)
+                if p["resblock"] == "1":
+                    h = lrelu(q + "_a2", h)
+                    h = conv(q + "_c2", h, ch, ch, rk)
+                nodes.append(N("Add", [h, y], [q + "_sum"]))
+                y = q + "_sum"
             block_outs.append(y)
         nodes.append(N("Sum", block_outs, [f"dec_st{i}_sum"]))
-        inits.append(const(f"dec_st{i}_third", np.array(1.0 / 3.0, dtype=np.float32)))
+        inits.append(const(f"dec_st{i}_third", np.array(1.0 / len(block_outs), dtype=np.float32)))
         nodes.append(N("Mul", [f"dec_st{i}_sum", f"dec_st{i}_third"], [f"dec_st{i}"]))
         x = f"dec_st{i}"
     x = lrelu("dec_post_a", x)
@@ -299,7 +350,7 @@ def main():
     ap.add_argument("--speakers", type=int, default=1)
     ap.add_argument("--durations", action="store_true")
     ap.add_argument("--bad-signature", action="store_true")
-    ap.add_argument("--heavy", action="store_true")
+    ap.add_argument("--heavy", choices=["medium", "high"])
     ap.add_argument("--espeak-voice", default="en-us",
                     help="espeak.voice written to the config (en-us, cmn)")
     a = ap.parse_args()

@@ -74,6 +74,12 @@ fn true_word_times(p: &PhonemizedSentence, length_scale: f32) -> Vec<(String, f3
 
 // ---- making the models ---------------------------------------------------------------------
 
+/// Where the tests write their models: cargo's scratch folder for integration tests, one
+/// folder per test (overwritten by the next run, so nothing piles up).
+fn scratch() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("voice_piper")
+}
+
 fn python() -> PathBuf {
     if let Some(p) = std::env::var_os("ANCHOR_PYTHON") {
         return PathBuf::from(p);
@@ -90,9 +96,7 @@ fn make_tiny(python: &Path, name: &str, args: &[&str]) -> Result<PathBuf, String
     if !python.is_file() {
         return Err(format!("no Python at {}: {fix}", python.display()));
     }
-    let dir = std::env::temp_dir()
-        .join(format!("anchor-piper-tests-{}", std::process::id()))
-        .join(name);
+    let dir = scratch().join(name);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/make_tiny_piper.py");
     let out = Command::new(python)
         .arg(&script)
@@ -523,9 +527,7 @@ fn broken_voice_folders_say_what_to_do() {
 #[test]
 fn a_voice_folder_naming_a_piper_model_speaks_with_it() {
     let made = tiny("folder-src", &[]);
-    let voices = std::env::temp_dir()
-        .join(format!("anchor-piper-tests-{}", std::process::id()))
-        .join("voices");
+    let voices = scratch().join("voices");
     let dir = voices.join("lin");
     std::fs::create_dir_all(&dir).expect("voice dir");
     std::fs::copy(made.join("model.onnx"), dir.join("lin.onnx")).expect("copy");
@@ -560,7 +562,9 @@ fn without_python_the_generator_says_to_run_setup() {
 
 // ---- benchmark -------------------------------------------------------------------------------
 
-const BENCH_SENTENCES: [(&str, Language); 6] = [
+/// Six sentences, then two three-sentence replies (where streaming shows: first audio after
+/// one sentence; the default voice has no stream, its first audio is its whole reply).
+const BENCH_SENTENCES: [(&str, Language); 8] = [
     ("家人们晚上好，欢迎来到直播间！", Language::ZhCn),
     ("今天这款面霜到手价只要九十九块九。", Language::ZhCn),
     ("库存不多了，喜欢的赶紧下单！", Language::ZhCn),
@@ -570,7 +574,17 @@ const BENCH_SENTENCES: [(&str, Language); 6] = [
         Language::EnUs,
     ),
     ("Stock is limited, so grab yours now!", Language::EnUs),
+    (
+        "家人们晚上好，欢迎来到直播间！今天这款面霜到手价只要九十九块九。库存不多了，喜欢的赶紧下单！",
+        Language::ZhCn,
+    ),
+    (
+        "Hello everyone, welcome to the live room! This lipstick is only nine dollars ninety nine today. Stock is limited, so grab yours now!",
+        Language::EnUs,
+    ),
 ];
+/// Rows of [`BENCH_SENTENCES`] that are single sentences.
+const SINGLE: usize = 6;
 
 /// (first-audio latency s, wall s, audio s) for one sentence.
 fn time_piper(v: &mut PiperVoice, text: &str, lang: Language) -> (f64, f64, f64) {
@@ -595,26 +609,28 @@ fn time_default(v: &mut DefaultVoice, text: &str, lang: Language) -> (f64, f64, 
 fn report(name: &str, rows: &[(&str, (f64, f64, f64))]) {
     println!("\n{name}");
     println!(
-        "{:<58} {:>9} {:>9} {:>7}",
-        "sentence", "first ms", "audio s", "RTF"
+        "{:>3} {:>9} {:>9} {:>9} {:>7}  text",
+        "#", "first ms", "wall ms", "audio s", "RTF"
     );
     let (mut wall, mut audio) = (0.0, 0.0);
-    for (text, (first, w, a)) in rows {
+    for (k, (text, (first, w, a))) in rows.iter().enumerate() {
+        let short: String = text.chars().take(24).collect();
         println!(
-            "{:<58} {:>9.1} {:>9.2} {:>7.3}",
-            text,
+            "{:>3} {:>9.1} {:>9.1} {:>9.2} {:>7.3}  {short}{}",
+            k + 1,
             first * 1000.0,
+            w * 1000.0,
             a,
-            w / a
+            w / a,
+            if text.chars().count() > 24 { "…" } else { "" }
         );
-        wall += w;
-        audio += a;
+        if k < SINGLE {
+            wall += w;
+            audio += a;
+        }
     }
     println!(
-        "{:<58} {:>9} {:>9.2} {:>7.3}",
-        "all",
-        "",
-        audio,
+        "sentences 1-{SINGLE}: audio {audio:.2} s, wall {wall:.3} s, RTF {:.3}",
         wall / audio
     );
 }
@@ -623,10 +639,15 @@ fn report(name: &str, rows: &[(&str, (f64, f64, f64))]) {
 #[ignore = "benchmark: run with --ignored --nocapture (release build)"]
 fn bench_piper_and_default_voice_per_sentence() {
     let tiny_dir = tiny("bench-tiny", &["--espeak-voice", "cmn"]);
-    let heavy_dir = tiny("bench-heavy", &["--heavy", "--espeak-voice", "cmn"]);
+    let medium_dir = tiny(
+        "bench-medium",
+        &["--heavy", "medium", "--espeak-voice", "cmn"],
+    );
+    let high_dir = tiny("bench-high", &["--heavy", "high", "--espeak-voice", "cmn"]);
     let mut default = DefaultVoice::new().expect("espeak-ng");
     let mut tiny_v = load(&tiny_dir, None);
-    let mut heavy_v = load(&heavy_dir, None);
+    let mut medium_v = load(&medium_dir, None);
+    let mut high_v = load(&high_dir, None);
     // Warm up every engine (first-call allocations, jieba, espeak-ng voices).
     for (t, l) in BENCH_SENTENCES
         .iter()
@@ -635,7 +656,8 @@ fn bench_piper_and_default_voice_per_sentence() {
     {
         time_default(&mut default, t, *l);
         time_piper(&mut tiny_v, t, *l);
-        time_piper(&mut heavy_v, t, *l);
+        time_piper(&mut medium_v, t, *l);
+        time_piper(&mut high_v, t, *l);
     }
     let run = |f: &mut dyn FnMut(&str, Language) -> (f64, f64, f64)| {
         BENCH_SENTENCES
@@ -650,7 +672,8 @@ fn bench_piper_and_default_voice_per_sentence() {
     };
     let d = run(&mut |t, l| time_default(&mut default, t, l));
     let p_tiny = run(&mut |t, l| time_piper(&mut tiny_v, t, l));
-    let p_heavy = run(&mut |t, l| time_piper(&mut heavy_v, t, l));
+    let p_medium = run(&mut |t, l| time_piper(&mut medium_v, t, l));
+    let p_high = run(&mut |t, l| time_piper(&mut high_v, t, l));
     println!(
         "threads available: {}",
         std::thread::available_parallelism().map_or(0, |n| n.get())
@@ -661,7 +684,11 @@ fn bench_piper_and_default_voice_per_sentence() {
         &p_tiny,
     );
     report(
-        "PiperVoice, heavy stand-in (random HiFi-GAN decoder sized like Piper medium)",
-        &p_heavy,
+        "PiperVoice, stand-in with Piper medium's flow + decoder compute (random weights)",
+        &p_medium,
+    );
+    report(
+        "PiperVoice, stand-in with Piper high's flow + decoder compute (random weights)",
+        &p_high,
     );
 }

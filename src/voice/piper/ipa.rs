@@ -97,12 +97,12 @@ pub fn viseme_for(ph: &str) -> Viseme {
     let mut chars = c.chars();
     let first = chars.next().unwrap_or('_');
     // Compound finals (`iɛ`, `iɑu`, `uai`, `uo`, `yɛ`): the lips follow the nucleus.
-    if matches!(first, 'i' | 'u' | 'y') {
-        if let Some(second) = chars.next() {
-            if is_vowel_char(second) && second != first {
-                return viseme_for(&c[first.len_utf8()..]);
-            }
-        }
+    if matches!(first, 'i' | 'u' | 'y')
+        && let Some(second) = chars.next()
+        && is_vowel_char(second)
+        && second != first
+    {
+        return viseme_for(&c[first.len_utf8()..]);
     }
     match first {
         'a' | 'ɑ' | 'ɐ' | 'æ' | 'ʌ' | 'ɶ' => Viseme::Aa,

@@ -159,10 +159,9 @@ pub(crate) fn derived(
     }
     // Sentence-final punctuation: the silence after the speech.
     if let Some(i) = (end_of_speech..s.phones.len()).find(|&i| s.phones[i].kind == PhoneKind::Pause)
+        && len > ve
     {
-        if len > ve {
-            spans[i] = Some((ve, len));
-        }
+        spans[i] = Some((ve, len));
     }
     build(s, &spans, audio.len(), rate)
 }

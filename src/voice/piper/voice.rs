@@ -336,7 +336,7 @@ impl PiperVoice {
 /// and the output is cut back to the exact `round(len * to / from)` samples.
 fn to_output_rate(audio: &[f32], from: u32, to: u32) -> Result<Vec<f32>, VoiceError> {
     const RESAMPLER_BLOCK: usize = 1024;
-    if from == to || audio.is_empty() || audio.len() % RESAMPLER_BLOCK != 0 {
+    if from == to || audio.is_empty() || !audio.len().is_multiple_of(RESAMPLER_BLOCK) {
         return resample(audio, from, to);
     }
     let expected = (audio.len() as f64 * f64::from(to) / f64::from(from)).round() as usize;
