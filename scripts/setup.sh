@@ -99,6 +99,20 @@ if need models/resemblyzer/pretrained.pt; then
 fi
 say "models ready: $(ls models | tr '\n' ' ')"
 
+# --- Python venv for test fixtures (scripts/make_tiny_piper.py needs onnx and numpy) ------
+VENV="${ANCHOR_CACHE:-$HOME/.cache/anchor}/venv"
+if ! "$VENV/bin/python" -c "import onnx, numpy" >/dev/null 2>&1; then
+  say "creating the test-fixture venv at $VENV (onnx, numpy)"
+  python3 -m venv "$VENV" 2>/dev/null || {
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    python3 -m venv "$VENV"
+  }
+  "$VENV/bin/python" -m pip install -q onnx numpy
+else
+  say "test-fixture venv present ($VENV)"
+fi
+
 # --- Build ---------------------------------------------------------------------------------
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/anchor/target}"
 if [ -z "${ANCHOR_SKIP_BUILD:-}" ]; then

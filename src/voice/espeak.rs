@@ -9,6 +9,9 @@
 //! calls our synth callback with 16-bit samples at espeak-ng's rate (22 050 Hz) and event
 //! lists (word and phoneme events). The callback appends them to a thread-local collector
 //! of the worker thread.
+//!
+//! The same worker also answers IPA requests ([`text_to_ipa`]): `espeak_TextToPhonemes` in IPA
+//! mode, what Piper voices are trained on (the Piper engine in `voice::piper` uses it).
 
 use std::cell::RefCell;
 use std::ffi::{CStr, CString, c_char, c_int, c_short};
@@ -117,6 +120,43 @@ struct Job {
     reply: Sender<Result<Vec<SegmentOut>, VoiceError>>,
 }
 
+/// One text to transcribe to IPA in one espeak-ng voice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct IpaItem {
+    /// espeak-ng voice name (`en-us`, `cmn-latn-pinyin`, ...).
+    pub voice: String,
+    pub text: String,
+}
+
+/// One clause of espeak-ng's IPA transcription (`espeak_TextToPhonemes` with
+/// `espeakPHONEMES_IPA`; espeak-ng returns one clause per call).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct IpaClause {
+    /// The input text of this clause, from how far espeak-ng advanced its text pointer (it
+    /// reads one character of the next clause ahead; that character is given to the next
+    /// clause), so the clause's closing punctuation can be read from it: espeak-ng 1.51's API
+    /// does not report the clause terminator (`espeak_TextToPhonemesWithTerminator` came
+    /// later).
+    pub text: String,
+    /// The clause's words in order, each its phonemes in IPA as espeak-ng writes them: stress
+    /// marks and Mandarin tone digits stay attached to their phoneme (`ˈoʊ`, `ˈiɜ`); multi-letter
+    /// phonemes stay whole (`tʃ`, `aɪ`). Language-switch flags (`(en)`, `(cmn)`) are removed,
+    /// as Piper's phonemizer removes them. Concatenating every phoneme of a word gives exactly
+    /// espeak-ng's IPA for that word without separators (what piper-phonemize feeds a model).
+    pub words: Vec<Vec<String>>,
+}
+
+struct IpaJob {
+    items: Vec<IpaItem>,
+    reply: Sender<Result<Vec<Vec<IpaClause>>, VoiceError>>,
+}
+
+/// What the worker serves: speech for [`DefaultVoice`], or IPA for other engines.
+enum Request {
+    Synth(Job),
+    Ipa(IpaJob),
+}
+
 /// Why the worker could not start; kept so later `new()` calls report the same error.
 #[derive(Debug, Clone)]
 enum InitFailure {
@@ -135,7 +175,7 @@ impl From<&InitFailure> for VoiceError {
 
 #[derive(Clone)]
 struct WorkerHandle {
-    jobs: Sender<Job>,
+    jobs: Sender<Request>,
     sample_rate: u32,
 }
 
@@ -149,7 +189,7 @@ fn worker() -> Result<WorkerHandle, VoiceError> {
 }
 
 fn spawn_worker() -> Result<WorkerHandle, InitFailure> {
-    let (jobs_tx, jobs_rx) = bounded::<Job>(QUEUE);
+    let (jobs_tx, jobs_rx) = bounded::<Request>(QUEUE);
     let (init_tx, init_rx) = bounded::<Result<u32, InitFailure>>(1);
     std::thread::Builder::new()
         .name("espeak-ng".into())
@@ -229,7 +269,7 @@ unsafe extern "C" fn synth_callback(
     })
 }
 
-fn worker_main(init: Sender<Result<u32, InitFailure>>, jobs: Receiver<Job>) {
+fn worker_main(init: Sender<Result<u32, InitFailure>>, jobs: Receiver<Request>) {
     let opts = (sys::espeakINITIALIZE_PHONEME_EVENTS | sys::espeakINITIALIZE_DONT_EXIT) as c_int;
     // SAFETY: first and only initialisation on this thread; NULL path = the default data dir.
     let rate = unsafe {
@@ -260,11 +300,164 @@ fn worker_main(init: Sender<Result<u32, InitFailure>>, jobs: Receiver<Job>) {
     if init.send(Ok(rate)).is_err() {
         return;
     }
-    let mut current_voice: Option<&'static str> = Some(ZH_VOICE);
-    for job in jobs.iter() {
-        let result = run_job(&job.segments, &mut current_voice, rate);
-        let _ = job.reply.send(result);
+    let mut current_voice: Option<String> = Some(ZH_VOICE.to_string());
+    for request in jobs.iter() {
+        match request {
+            Request::Synth(job) => {
+                let result = run_job(&job.segments, &mut current_voice, rate);
+                let _ = job.reply.send(result);
+            }
+            Request::Ipa(job) => {
+                let result = run_ipa_job(&job.items, &mut current_voice);
+                let _ = job.reply.send(result);
+            }
+        }
     }
+}
+
+/// `espeak_TextToPhonemes` phoneme mode bit 1: IPA as UTF-8 (speak_lib.h; espeak-ng ≥ 1.49
+/// names it `espeakPHONEMES_IPA`, which espeakng-sys 0.3 does not export).
+const PHONEMES_IPA: c_int = 0x02;
+/// Put between phonemes in IPA mode (bits 8-23 of the phoneme mode), so multi-letter phonemes
+/// come out whole. U+001F (unit separator) never occurs in espeak-ng's IPA.
+const IPA_SEPARATOR: char = '\u{1f}';
+
+fn run_ipa_job(
+    items: &[IpaItem],
+    current_voice: &mut Option<String>,
+) -> Result<Vec<Vec<IpaClause>>, VoiceError> {
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        if current_voice.as_deref() != Some(item.voice.as_str()) {
+            // Forget the current voice first: if setting fails, the next job sets its own.
+            *current_voice = None;
+            set_voice(&item.voice)?;
+            *current_voice = Some(item.voice.clone());
+        }
+        let text = CString::new(item.text.replace('\0', " "))
+            .map_err(|e| VoiceError::Synthesis(format!("text with NUL: {e}")))?;
+        out.push(transcribe_ipa(&text));
+    }
+    Ok(out)
+}
+
+/// espeak-ng's IPA transcription of `text` in the current voice, clause by clause.
+fn transcribe_ipa(text: &CStr) -> Vec<IpaClause> {
+    let bytes = text.to_bytes();
+    let base = text.as_ptr() as usize;
+    let mut clauses = Vec::new();
+    let mut ptr: *const std::ffi::c_void = text.as_ptr().cast();
+    let mode = PHONEMES_IPA | ((IPA_SEPARATOR as c_int) << 8);
+    // Byte offset where the next clause's text starts.
+    let mut clause_start = 0usize;
+    // Each call consumes at least one clause; the bound only guards against a stuck pointer.
+    for _ in 0..bytes.len() + 1 {
+        if ptr.is_null() {
+            break;
+        }
+        let before = ptr as usize;
+        // SAFETY: `ptr` points into `text` (NUL-terminated, alive for this call) or was
+        // advanced by espeak-ng within it; the result is a library-owned string valid until
+        // the next call, copied at once.
+        let res =
+            unsafe { sys::espeak_TextToPhonemes(&mut ptr, sys::espeakCHARS_UTF8 as c_int, mode) };
+        // Where the clause's input ends: the advanced pointer, or the end when espeak-ng set
+        // it to NULL. espeak-ng has already read the first character of the next clause (it
+        // keeps it and speaks it with that clause), so a clause ends one character before the
+        // pointer. A pointer outside the buffer (never seen) ends the transcription.
+        let after = if ptr.is_null() {
+            base + bytes.len()
+        } else {
+            ptr as usize
+        };
+        let (Some(from), Some(mut to)) = (before.checked_sub(base), after.checked_sub(base)) else {
+            tracing::warn!("espeak-ng moved its text pointer out of the text; transcription cut");
+            break;
+        };
+        if from > to || to > bytes.len() {
+            tracing::warn!(
+                from,
+                to,
+                len = bytes.len(),
+                "espeak-ng text pointer out of range"
+            );
+            break;
+        }
+        if !ptr.is_null() && to > clause_start {
+            // Step back over the look-ahead character (UTF-8 continuation bytes first).
+            to -= 1;
+            while to > clause_start && (bytes[to] & 0xC0) == 0x80 {
+                to -= 1;
+            }
+        }
+        let consumed = String::from_utf8_lossy(&bytes[clause_start.min(to)..to]).into_owned();
+        clause_start = to;
+        if res.is_null() {
+            break;
+        }
+        // SAFETY: non-null NUL-terminated string from espeak-ng.
+        let line = unsafe { CStr::from_ptr(res) }
+            .to_string_lossy()
+            .into_owned();
+        let words: Vec<Vec<String>> = strip_language_flags(&line)
+            .split(' ')
+            .map(|w| {
+                w.split(IPA_SEPARATOR)
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .filter(|w| !w.is_empty())
+            .collect();
+        if words.is_empty() && consumed.trim().is_empty() {
+            continue;
+        }
+        clauses.push(IpaClause {
+            text: consumed,
+            words,
+        });
+    }
+    clauses
+}
+
+/// Removes espeak-ng's language-switch flags (`(en)`, `(cmn)`) from a transcription.
+fn strip_language_flags(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut depth = 0usize;
+    for c in line.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth > 0 => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// espeak-ng's IPA transcription of each item (see [`IpaClause`]), from the process's one
+/// espeak-ng worker (started here if needed).
+///
+/// Errors: [`VoiceError::EngineInit`] / [`VoiceError::MissingVoice`] when the worker cannot
+/// start or an item's voice is not installed (not recoverable for that voice);
+/// [`VoiceError::Synthesis`] when the worker has stopped.
+pub(crate) fn text_to_ipa(items: Vec<IpaItem>) -> Result<Vec<Vec<IpaClause>>, VoiceError> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let handle = worker()?;
+    let (reply_tx, reply_rx) = bounded(1);
+    handle
+        .jobs
+        .send(Request::Ipa(IpaJob {
+            items,
+            reply: reply_tx,
+        }))
+        .map_err(|_| VoiceError::Synthesis("the espeak-ng worker has stopped".into()))?;
+    reply_rx
+        .recv()
+        .map_err(|_| VoiceError::Synthesis("the espeak-ng worker dropped the request".into()))?
 }
 
 fn espeak_version() -> String {
@@ -341,14 +534,15 @@ fn set_param(p: sys::espeak_PARAMETER, value: i32) -> Result<(), VoiceError> {
 
 fn run_job(
     segments: &[SegmentJob],
-    current_voice: &mut Option<&'static str>,
+    current_voice: &mut Option<String>,
     rate: u32,
 ) -> Result<Vec<SegmentOut>, VoiceError> {
     let mut outs = Vec::with_capacity(segments.len());
     for seg in segments {
-        if *current_voice != Some(seg.voice) {
+        if current_voice.as_deref() != Some(seg.voice) {
+            *current_voice = None;
             set_voice(seg.voice)?;
-            *current_voice = Some(seg.voice);
+            *current_voice = Some(seg.voice.to_string());
         }
         set_param(sys::espeak_PARAMETER_espeakRATE, seg.prosody.rate)?;
         set_param(sys::espeak_PARAMETER_espeakPITCH, seg.prosody.pitch)?;
@@ -523,7 +717,7 @@ fn plan(utt: &Utterance) -> (Vec<SegmentPlan>, Vec<String>) {
 }
 
 /// All-capital words of up to 5 letters are spelled (`VIP` → `V I P`); others pass through.
-fn spell_acronyms(s: &str) -> String {
+pub(crate) fn spell_acronyms(s: &str) -> String {
     s.split_whitespace()
         .map(|w| {
             let letters = w.chars().all(|c| c.is_ascii_uppercase());
@@ -565,10 +759,10 @@ impl Synthesizer for DefaultVoice {
         let (reply_tx, reply_rx) = bounded(1);
         self.worker
             .jobs
-            .send(Job {
+            .send(Request::Synth(Job {
                 segments: jobs,
                 reply: reply_tx,
-            })
+            }))
             .map_err(|_| VoiceError::Synthesis("the espeak-ng worker has stopped".into()))?;
         let outs = reply_rx.recv().map_err(|_| {
             VoiceError::Synthesis("the espeak-ng worker dropped the request".into())
@@ -935,6 +1129,46 @@ mod tests {
             "{texts:?}"
         );
         check_timings(&mixed, "mixed");
+    }
+
+    fn ipa(voice: &str, text: &str) -> Vec<IpaClause> {
+        let mut out = text_to_ipa(vec![IpaItem {
+            voice: voice.into(),
+            text: text.into(),
+        }])
+        .expect("espeak-ng IPA");
+        assert_eq!(out.len(), 1);
+        out.remove(0)
+    }
+
+    #[test]
+    fn ipa_comes_clause_by_clause_with_whole_phonemes() {
+        let clauses = ipa(EN_VOICE, "Hello everyone, this lipstick is cheap. Really?");
+        let texts: Vec<&str> = clauses.iter().map(|c| c.text.trim()).collect();
+        assert_eq!(
+            texts,
+            vec!["Hello everyone,", "this lipstick is cheap.", "Really?"]
+        );
+        let hello = &clauses[0].words[0];
+        assert_eq!(hello.concat(), "həlˈoʊ", "{hello:?}");
+        assert!(hello.contains(&"ˈoʊ".to_string()), "{hello:?}");
+        assert_eq!(clauses[1].words.len(), 4, "{:?}", clauses[1].words);
+        // Synthesis on the same worker still works after an IPA request.
+        let c = say("Hello", Language::EnUs, Emphasis::Normal);
+        assert!(c.duration_secs() > 0.2);
+    }
+
+    #[test]
+    fn mandarin_ipa_from_pinyin_keeps_tones_and_drops_language_flags() {
+        let clauses = ipa(ZH_VOICE, "ni2hao3 , jin1tian1 zhi2bo1jian1 .");
+        assert_eq!(clauses.len(), 2, "{clauses:?}");
+        assert!(clauses[0].text.trim_end().ends_with(','));
+        assert_eq!(clauses[0].words.len(), 1, "{clauses:?}");
+        assert_eq!(clauses[1].words.len(), 2, "{clauses:?}");
+        let all: String = clauses.iter().flat_map(|c| c.words.concat()).collect();
+        assert!(all.contains("tɕ") && all.contains('5'), "{all}");
+        assert!(!all.contains('(') && !all.contains(IPA_SEPARATOR), "{all}");
+        assert_eq!(strip_language_flags("(en)nɪ5(cmn) ab"), "nɪ5 ab");
     }
 
     #[test]

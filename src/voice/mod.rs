@@ -13,6 +13,7 @@
 //! `resample.rs` (22.05 kHz → 48 kHz), `split.rs` ([`split_sentences`]), `wav.rs` ([`write_wav`]).
 
 mod espeak;
+pub mod piper;
 mod resample;
 pub mod speaker;
 mod split;
