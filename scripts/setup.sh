@@ -20,7 +20,7 @@ APT_PACKAGES=(
   ffmpeg                                                # encoding, HLS, MP4; ffprobe for tests
   espeak-ng espeak-ng-data libespeak-ng-dev            # the default voice
   fonts-noto-cjk                                        # the on-screen AI label (Chinese)
-  sox unzip python3 python3-pip curl ca-certificates
+  sox unzip python3 python3-pip python3-venv curl ca-certificates
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

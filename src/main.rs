@@ -1,6 +1,8 @@
 //! The `anchor` command line: run a show live, render it to a file, check a script, speak a
 //! line, generate the default avatar, benchmark.
 
+mod voice_cli;
+
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -19,7 +21,7 @@ use anchor::script::{CheckReport, Script, ScriptError};
 use anchor::server::{AppState, Server, ServerConfig};
 use anchor::show::{self, ChatOptions, Mode, ShowClock, ShowOptions, ShowReport};
 use anchor::stream::Outputs;
-use anchor::voice::{self, DefaultVoice, Emphasis, Language, Synthesizer, Utterance};
+use anchor::voice::{self, DefaultVoice, Emphasis, Language, Utterance};
 
 #[derive(Parser)]
 #[command(
@@ -111,7 +113,7 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Speak a line with the default voice into a WAV file.
+    /// Speak a line into a WAV file, with the default voice or an enrolled one.
     Say {
         text: String,
         #[arg(short, long)]
@@ -122,6 +124,18 @@ enum Command {
         /// Livelier delivery.
         #[arg(long)]
         strong: bool,
+        /// An enrolled voice (name under the voices folder, or a voice folder); prints its
+        /// GE2E similarity to the enrolled speaker.
+        #[arg(long, default_value = "default")]
+        voice: String,
+        /// Where voices live (default: voices/).
+        #[arg(long)]
+        voices_dir: Option<PathBuf>,
+    },
+    /// Merchant voices: enroll a recording, report how close the host sounds.
+    Voice {
+        #[command(subcommand)]
+        cmd: voice_cli::VoiceCmd,
     },
     /// Write the default avatar (avatar.glb + avatar.yaml) into a folder.
     Avatar {
@@ -132,7 +146,8 @@ enum Command {
     Doctor,
     /// Benchmarks. render: realtime factors of render+encode (640x360 and 960x540→1280x720) and
     /// TTS. script: load + validate time of a generated catalogue. reload: reload-to-effect
-    /// latency in media time.
+    /// latency in media time. chat: reply latency in media time, accuracy. voice: enrollment
+    /// of `--seconds` of speech (e.g. 1800), synthesis speed per engine, GE2E similarity.
     Bench {
         #[arg(value_enum, default_value_t = Suite::Render)]
         suite: Suite,
@@ -251,6 +266,7 @@ enum Suite {
     Script,
     Reload,
     Chat,
+    Voice,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -452,11 +468,14 @@ fn real_main() -> Result<ExitCode> {
             };
             println!("{schema:#}");
         }
+        Command::Voice { cmd } => voice_cli::run(cmd)?,
         Command::Say {
             text,
             output,
             lang,
             strong,
+            voice,
+            voices_dir,
         } => {
             let language = match lang {
                 Some(tag) => Language::from_tag(&tag)
@@ -466,7 +485,11 @@ fn real_main() -> Result<ExitCode> {
                 }
                 None => Language::EnUs,
             };
-            let mut v = DefaultVoice::new()?;
+            let found = voice::engine::find(&voice, None, voices_dir.as_deref())?;
+            let mut v = match &found {
+                Some((file, dir)) => voice::engine::open_file(file, dir)?,
+                None => Box::new(DefaultVoice::new()?),
+            };
             let t = std::time::Instant::now();
             let emphasis = if strong {
                 Emphasis::Strong
@@ -487,6 +510,9 @@ fn real_main() -> Result<ExitCode> {
                 chunk.phonemes.len(),
                 chunk.duration_secs() / wall.max(1e-9)
             );
+            if let Some((file, _)) = found.filter(|(f, _)| !f.speaker_embedding.is_empty()) {
+                voice_cli::print_similarity(&file, &chunk)?;
+            }
         }
         Command::Avatar { out } => {
             anchor::avatar::generate_default(&out)?;
@@ -504,6 +530,7 @@ fn real_main() -> Result<ExitCode> {
             Suite::Script => bench_script(products, &out)?,
             Suite::Reload => bench_reload(&script)?,
             Suite::Chat => bench_chat(&script, seconds)?,
+            Suite::Voice => voice_cli::bench(seconds / 60.0, &out)?,
         },
         Command::Doctor => return Ok(doctor()),
     }

@@ -56,7 +56,10 @@ fn speech_bounds(pcm: &[f32]) -> (usize, usize) {
     let peak = pcm.iter().fold(0.0f32, |m, s| m.max(s.abs()));
     let thr = peak * 0.01;
     let first = pcm.iter().position(|s| s.abs() >= thr).unwrap_or(0);
-    let last = pcm.iter().rposition(|s| s.abs() >= thr).unwrap_or(pcm.len());
+    let last = pcm
+        .iter()
+        .rposition(|s| s.abs() >= thr)
+        .unwrap_or(pcm.len());
     (first, last + 1)
 }
 
@@ -68,7 +71,10 @@ fn recording(order: &[usize], gaps: &[f64], tail: f64, seed: u64) -> (Vec<f32>, 
     let mut pcm = Vec::new();
     let mut truth = Vec::new();
     for (k, &i) in order.iter().enumerate() {
-        pcm.extend(std::iter::repeat_n(0.0f32, (gaps[k] * RATE as f64) as usize));
+        pcm.extend(std::iter::repeat_n(
+            0.0f32,
+            (gaps[k] * RATE as f64) as usize,
+        ));
         let line = &lines()[i];
         let (a, b) = speech_bounds(line);
         truth.push((
@@ -109,7 +115,11 @@ fn ffmpeg(input: &Path, args: &[&str], output: &Path) {
         .arg(output)
         .output()
         .expect("ffmpeg runs");
-    assert!(o.status.success(), "ffmpeg: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "ffmpeg: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 fn options(samples: Vec<PathBuf>, voices: &Path, name: &str) -> EnrollOptions {
@@ -163,7 +173,11 @@ fn speech_at_known_times_is_cut_at_its_boundaries_normalized_and_resampled() {
     clips.sort_by(|a, b| a.speech_start_s.total_cmp(&b.speech_start_s));
     assert_eq!(clips.len(), truth.len(), "one clip per line: {clips:#?}");
     for (c, (s, e)) in clips.iter().zip(&truth) {
-        eprintln!("boundary error: start {:+.3} s, end {:+.3} s", c.speech_start_s - s, c.speech_end_s - e);
+        eprintln!(
+            "boundary error: start {:+.3} s, end {:+.3} s",
+            c.speech_start_s - s,
+            c.speech_end_s - e
+        );
         assert!(
             (c.speech_start_s - s).abs() <= 0.05 && (c.speech_end_s - e).abs() <= 0.05,
             "clip {} speech {:.3}–{:.3} s, line at {s:.3}–{e:.3} s",
@@ -178,28 +192,64 @@ fn speech_at_known_times_is_cut_at_its_boundaries_normalized_and_resampled() {
     // loudness target (measured independently with ebur128).
     for c in &report.clips {
         let (spec, s) = wav_samples(&enrolled.dir.join(&c.path));
-        assert_eq!((spec.sample_rate, spec.channels, spec.bits_per_sample), (CLIP_SAMPLE_RATE, 1, 16));
+        assert_eq!(
+            (spec.sample_rate, spec.channels, spec.bits_per_sample),
+            (CLIP_SAMPLE_RATE, 1, 16)
+        );
         let expect_len = ((c.end_s - c.start_s) * CLIP_SAMPLE_RATE as f64).round() as i64;
-        assert!((s.len() as i64 - expect_len).abs() <= 1, "{} samples vs {expect_len}", s.len());
+        assert!(
+            (s.len() as i64 - expect_len).abs() <= 1,
+            "{} samples vs {expect_len}",
+            s.len()
+        );
         let mut m = ebur128::EbuR128::new(1, CLIP_SAMPLE_RATE, ebur128::Mode::I).expect("meter");
         m.add_frames_f32(&s).expect("meter");
         let l = m.loudness_global().expect("loudness");
-        assert!(!c.peak_limited, "speech at -23 LUFS stays under the ceiling");
-        assert!((l - TARGET_LUFS).abs() <= 0.5, "clip {} at {l:.2} LUFS", c.id);
+        assert!(
+            !c.peak_limited,
+            "speech at -23 LUFS stays under the ceiling"
+        );
+        assert!(
+            (l - TARGET_LUFS).abs() <= 0.5,
+            "clip {} at {l:.2} LUFS",
+            c.id
+        );
     }
 
     // voice.yaml: enrollment and reference clips (best first) filled, profile left empty.
-    let (voice, _) = anchor::voice::voicefile::VoiceFile::load(&voices, "host").expect("voice.yaml");
+    let (voice, _) =
+        anchor::voice::voicefile::VoiceFile::load(&voices, "host").expect("voice.yaml");
     let e = voice.enrollment.as_ref().expect("enrollment");
     assert_eq!(e.clips, truth.len());
     assert!(voice.profile.is_none() && voice.speaker_embedding.is_empty());
-    assert_eq!(voice.reference_clips.first().map(|p| p.to_string_lossy().into_owned()), Some("clips/0001.wav".into()));
+    assert_eq!(
+        voice
+            .reference_clips
+            .first()
+            .map(|p| p.to_string_lossy().into_owned()),
+        Some("clips/0001.wav".into())
+    );
     assert_eq!(enrolled.clips.len(), voice.reference_clips.len());
-    assert!(enrolled.clips.iter().all(|c| c.sample_rate == CLIP_SAMPLE_RATE && !c.pcm.is_empty() && c.path.is_file()));
+    assert!(
+        enrolled
+            .clips
+            .iter()
+            .all(|c| c.sample_rate == CLIP_SAMPLE_RATE && !c.pcm.is_empty() && c.path.is_file())
+    );
     // Under 20 minutes: the report says so.
-    assert!(report.warnings.iter().any(|w| w.contains("at least 20 minutes")), "{:?}", report.warnings);
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("at least 20 minutes")),
+        "{:?}",
+        report.warnings
+    );
     assert!(enrolled.dir.join("report.md").is_file());
-    assert!(entries_starting(&voices, ".").is_empty(), "no staging folder left");
+    assert!(
+        entries_starting(&voices, ".").is_empty(),
+        "no staging folder left"
+    );
 }
 
 /// 20 s of synthetic music: a melody of harmonic notes over a bass line and a chord pad,
@@ -223,9 +273,21 @@ fn music(secs: f64, seed: u64) -> Vec<f32> {
     let mut pos = 0;
     while pos < n {
         let len = (RATE as f32 * [0.25f32, 0.5, 0.5, 0.75][rng.random_range(0..4)]) as usize;
-        tone(&mut out, pos, len * 2, scale[rng.random_range(0..scale.len())], 0.12);
+        tone(
+            &mut out,
+            pos,
+            len * 2,
+            scale[rng.random_range(0..scale.len())],
+            0.12,
+        );
         if pos % (RATE as usize) < len {
-            tone(&mut out, pos, RATE as usize, scale[rng.random_range(0..3)] / 4.0, 0.15);
+            tone(
+                &mut out,
+                pos,
+                RATE as usize,
+                scale[rng.random_range(0..3)] / 4.0,
+                0.15,
+            );
         }
         pos += len;
     }
@@ -253,8 +315,16 @@ fn bad_set(dir: &Path) -> BadSet {
     let p = |n: &str| dir.join(n);
     ffmpeg(&good_wav, &["-c:a", "flac"], &p("good.flac"));
     ffmpeg(&good_wav, &["-c:a", "aac", "-b:a", "128k"], &p("good.m4a"));
-    ffmpeg(&good_wav, &["-c:a", "libvorbis", "-q:a", "5"], &p("good.ogg"));
-    ffmpeg(&good_wav, &["-c:a", "libmp3lame", "-b:a", "128k", "-f", "mp3"], &p("mp3-named.wav"));
+    ffmpeg(
+        &good_wav,
+        &["-c:a", "libvorbis", "-q:a", "5"],
+        &p("good.ogg"),
+    );
+    ffmpeg(
+        &good_wav,
+        &["-c:a", "libmp3lame", "-b:a", "128k", "-f", "mp3"],
+        &p("mp3-named.wav"),
+    );
     let stereo: Vec<f32> = good.iter().flat_map(|&s| [s, 0.0]).collect();
     write_wav(&p("stereo-one-silent.wav"), &stereo, RATE, 2);
     std::fs::write(p("empty.wav"), b"").expect("empty");
@@ -269,8 +339,16 @@ fn bad_set(dir: &Path) -> BadSet {
     std::fs::write(p("corrupt.wav"), &corrupt).expect("corrupt");
     let random: Vec<u8> = (0..20_000).map(|_| rng.random::<u8>()).collect();
     std::fs::write(p("random.mp3"), &random).expect("random");
-    ffmpeg(&good_wav, &["-af", "highpass=f=300,lowpass=f=3400", "-ar", "8000"], &p("telephone-8k.wav"));
-    ffmpeg(&p("telephone-8k.wav"), &["-ar", "44100"], &p("telephone-44k.wav"));
+    ffmpeg(
+        &good_wav,
+        &["-af", "highpass=f=300,lowpass=f=3400", "-ar", "8000"],
+        &p("telephone-8k.wav"),
+    );
+    ffmpeg(
+        &p("telephone-8k.wav"),
+        &["-ar", "44100"],
+        &p("telephone-44k.wav"),
+    );
     write_wav(&p("music.wav"), &music(20.0, 3), RATE, 1);
     std::fs::remove_file(&good_wav).expect("rm");
     let names = [
@@ -300,8 +378,17 @@ fn every_bad_sample_gets_a_clear_verdict_and_the_good_ones_are_enrolled() {
     let voices = tmp.path().join("voices");
     let enrolled = enroll::enroll(&options(set.files.clone(), &voices, "mixed")).expect("enroll");
     let r = read_report(&enrolled.dir);
-    let verdicts = |r: &QualityReport| r.files.iter().map(|f| f.verdict.clone()).collect::<Vec<_>>();
-    assert_eq!(verdicts(&r), verdicts(&enrolled.report), "report.json is the report");
+    let verdicts = |r: &QualityReport| {
+        r.files
+            .iter()
+            .map(|f| f.verdict.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        verdicts(&r),
+        verdicts(&enrolled.report),
+        "report.json is the report"
+    );
     for f in &r.files {
         eprintln!("{}: {} {:?}", f.path, f.verdict.describe(), f.notes);
     }
@@ -312,41 +399,87 @@ fn every_bad_sample_gets_a_clear_verdict_and_the_good_ones_are_enrolled() {
             .unwrap_or_else(|| panic!("{name} in the report"))
     };
     // Formats found from the content; all four good files used.
-    for (name, fmt) in [("good.flac", "FLAC"), ("good.m4a", "AAC"), ("good.ogg", "Ogg Vorbis"), ("mp3-named.wav", "MP3")] {
+    for (name, fmt) in [
+        ("good.flac", "FLAC"),
+        ("good.m4a", "AAC"),
+        ("good.ogg", "Ogg Vorbis"),
+        ("mp3-named.wav", "MP3"),
+    ] {
         let f = v(name);
         assert_eq!(f.verdict, Verdict::Used, "{name}");
-        assert!(f.format.as_deref().is_some_and(|x| x.starts_with(fmt)), "{name}: {:?}", f.format);
+        assert!(
+            f.format.as_deref().is_some_and(|x| x.starts_with(fmt)),
+            "{name}: {:?}",
+            f.format
+        );
         assert_eq!(f.kept_clips, 4, "{name}: one clip per line");
     }
-    assert!(v("mp3-named.wav").notes.iter().any(|n| n.contains("named `.wav` but the content is MP3")));
+    assert!(
+        v("mp3-named.wav")
+            .notes
+            .iter()
+            .any(|n| n.contains("named `.wav` but the content is MP3"))
+    );
     let stereo = v("stereo-one-silent.wav");
     assert_eq!(stereo.verdict, Verdict::Used);
-    assert!(stereo.notes.iter().any(|n| n.contains("channel 2 silent: used channel 1 only")), "{:?}", stereo.notes);
+    assert!(
+        stereo
+            .notes
+            .iter()
+            .any(|n| n.contains("channel 2 silent: used channel 1 only")),
+        "{:?}",
+        stereo.notes
+    );
     assert_eq!(v("empty.wav").verdict, Verdict::Empty);
     assert!(matches!(v("silent.wav").verdict, Verdict::Silent { .. }));
-    assert!(matches!(v("short.wav").verdict, Verdict::TooShort { seconds } if (seconds - 2.0).abs() < 0.01));
-    assert!(matches!(v("corrupt.wav").verdict, Verdict::Unreadable { .. }));
     assert!(
-        matches!(v("random.mp3").verdict, Verdict::Unreadable { .. } | Verdict::NoSpeech { .. } | Verdict::Silent { .. }),
+        matches!(v("short.wav").verdict, Verdict::TooShort { seconds } if (seconds - 2.0).abs() < 0.01)
+    );
+    assert!(matches!(
+        v("corrupt.wav").verdict,
+        Verdict::Unreadable { .. }
+    ));
+    assert!(
+        matches!(
+            v("random.mp3").verdict,
+            Verdict::Unreadable { .. } | Verdict::NoSpeech { .. } | Verdict::Silent { .. }
+        ),
         "random bytes are not used: {:?}",
         v("random.mp3").verdict
     );
-    assert!(matches!(&v("telephone-8k.wav").verdict, Verdict::BandLimited { detail } if detail.contains("8000 Hz")));
-    assert!(matches!(&v("telephone-44k.wav").verdict, Verdict::BandLimited { detail } if detail.contains("4.5 kHz")));
+    assert!(
+        matches!(&v("telephone-8k.wav").verdict, Verdict::BandLimited { detail } if detail.contains("8000 Hz"))
+    );
+    assert!(
+        matches!(&v("telephone-44k.wav").verdict, Verdict::BandLimited { detail } if detail.contains("4.5 kHz"))
+    );
     assert_eq!(
         v("music.wav").verdict,
-        Verdict::NoSpeech { music_suspected: true, noise_suspected: false }
+        Verdict::NoSpeech {
+            music_suspected: true,
+            noise_suspected: false
+        }
     );
     // Every verdict reads as a sentence in report.md.
     let md = std::fs::read_to_string(enrolled.dir.join("report.md")).expect("report.md");
     for f in &r.files {
-        assert!(md.contains(&f.verdict.describe()), "{}", f.verdict.describe());
+        assert!(
+            md.contains(&f.verdict.describe()),
+            "{}",
+            f.verdict.describe()
+        );
     }
     assert_eq!(r.summary.files_used, 5);
     assert_eq!(r.summary.files_rejected, 8);
     assert_eq!(r.summary.clips, 20);
     assert!(r.summary.music_or_noise_suspected);
-    assert!(r.warnings.iter().any(|w| w.contains("8 of 13 files not used")), "{:?}", r.warnings);
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("8 of 13 files not used")),
+        "{:?}",
+        r.warnings
+    );
 }
 
 #[test]
@@ -358,10 +491,16 @@ fn nothing_usable_fails_with_advice_and_leaves_no_voice() {
     let err = enroll::enroll(&options(bad, &voices, "nobody")).expect_err("nothing usable");
     let msg = err.to_string();
     assert!(matches!(err, EnrollError::NothingUsable { .. }));
-    assert!(msg.contains("silent.wav: silent") && msg.contains("music suspected"), "{msg}");
+    assert!(
+        msg.contains("silent.wav: silent") && msg.contains("music suspected"),
+        "{msg}"
+    );
     assert!(msg.contains("Record at least 20 minutes"), "{msg}");
     assert!(!voices.join("nobody").exists());
-    assert!(entries_starting(&voices, ".").is_empty(), "no staging folder left");
+    assert!(
+        entries_starting(&voices, ".").is_empty(),
+        "no staging folder left"
+    );
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -382,10 +521,14 @@ fn a_failing_enrollment_leaves_no_voice_and_an_existing_voice_is_kept() {
     let opts = options(vec![sample.clone()], &voices, "lin");
 
     // The finish hook fails after everything was written: no voice folder, no staging left.
-    let err = enroll::enroll_with(&opts, |_, _| Err::<(), _>(HookError::Profile)).expect_err("hook fails");
+    let err = enroll::enroll_with(&opts, |_, _| Err::<(), _>(HookError::Profile))
+        .expect_err("hook fails");
     assert!(matches!(err, HookError::Profile));
     assert!(!voices.join("lin").exists());
-    assert!(entries_starting(&voices, ".").is_empty(), "no staging folder left");
+    assert!(
+        entries_starting(&voices, ".").is_empty(),
+        "no staging folder left"
+    );
 
     // What the hook adds is saved with the voice.
     let enrolled = enroll::enroll_with(&opts, |voice, clips| {
@@ -406,18 +549,33 @@ fn a_failing_enrollment_leaves_no_voice_and_an_existing_voice_is_kept() {
     let err = enroll::enroll(&opts).expect_err("exists");
     assert!(matches!(err, EnrollError::VoiceExists { .. }), "{err}");
     assert!(err.to_string().contains("already exists"));
-    assert_eq!(std::fs::read(voices.join("lin/voice.yaml")).expect("read"), before);
+    assert_eq!(
+        std::fs::read(voices.join("lin/voice.yaml")).expect("read"),
+        before
+    );
 
     // ... unless replacing is asked for; a replacement that fails keeps the old voice.
     let mut replace = opts.clone();
     replace.replace = true;
     replace.samples = vec![tmp.path().join("missing.wav")];
-    assert!(matches!(enroll::enroll(&replace), Err(EnrollError::NothingUsable { .. })));
-    assert_eq!(std::fs::read(voices.join("lin/voice.yaml")).expect("read"), before);
+    assert!(matches!(
+        enroll::enroll(&replace),
+        Err(EnrollError::NothingUsable { .. })
+    ));
+    assert_eq!(
+        std::fs::read(voices.join("lin/voice.yaml")).expect("read"),
+        before
+    );
     replace.samples = vec![sample];
     let again = enroll::enroll(&replace).expect("replace");
-    assert!(again.voice.profile.is_none(), "the new voice replaced the old one");
-    assert!(entries_starting(&voices, ".").is_empty(), "nothing left beside the voice");
+    assert!(
+        again.voice.profile.is_none(),
+        "the new voice replaced the old one"
+    );
+    assert!(
+        entries_starting(&voices, ".").is_empty(),
+        "nothing left beside the voice"
+    );
 }
 
 /// IEEE half-precision bits of `x` (normal range; tiny values flush to zero).
@@ -439,7 +597,13 @@ fn i32le(out: &mut Vec<u8>, v: i32) {
 }
 
 /// One ggml tensor: n_dims, name length, type (0 f32, 1 f16), dims (ggml order), name, data.
-fn tensor(out: &mut Vec<u8>, name: &str, dims: &[i32], f16: bool, fill: &mut dyn FnMut(usize) -> f32) {
+fn tensor(
+    out: &mut Vec<u8>,
+    name: &str,
+    dims: &[i32],
+    f16: bool,
+    fill: &mut dyn FnMut(usize) -> f32,
+) {
     i32le(out, dims.len() as i32);
     i32le(out, name.len() as i32);
     i32le(out, i32::from(f16));
@@ -491,13 +655,26 @@ fn block(out: &mut Vec<u8>, p: &str, s: i32, cross: bool, rnd: &mut dyn FnMut(us
 /// decoder's final layer norm is set so that every position scores " la" highest: the model
 /// "hears" `la la la ...` in anything, which is all a pipeline test needs.
 fn tiny_whisper_model(path: &Path) {
-    let (n_vocab, n_audio_ctx, s, heads, n_text_ctx, n_mels) = (51_864i32, 64i32, 16i32, 2i32, 32i32, 80i32);
+    let (n_vocab, n_audio_ctx, s, heads, n_text_ctx, n_mels) =
+        (51_864i32, 64i32, 16i32, 2i32, 32i32, 80i32);
     let mut rng = rand::rngs::SmallRng::seed_from_u64(11);
     let mut out: Vec<u8> = Vec::new();
     out.extend_from_slice(&0x6767_6d6cu32.to_le_bytes());
     // n_vocab, n_audio_ctx, n_audio_state, n_audio_head, n_audio_layer, n_text_ctx,
     // n_text_state, n_text_head, n_text_layer, n_mels, ftype.
-    for v in [n_vocab, n_audio_ctx, s, heads, 1, n_text_ctx, s, heads, 1, n_mels, 1] {
+    for v in [
+        n_vocab,
+        n_audio_ctx,
+        s,
+        heads,
+        1,
+        n_text_ctx,
+        s,
+        heads,
+        1,
+        n_mels,
+        1,
+    ] {
         i32le(&mut out, v);
     }
     i32le(&mut out, n_mels);
@@ -514,19 +691,47 @@ fn tiny_whisper_model(path: &Path) {
     let mut rnd = |_: usize| rng.random_range(-0.05f32..0.05);
     let mut one = |_: usize| 1.0f32;
     let mut zero = |_: usize| 0.0f32;
-    tensor(&mut out, "encoder.positional_embedding", &[s, n_audio_ctx], false, &mut rnd);
-    tensor(&mut out, "encoder.conv1.weight", &[3, n_mels, s], true, &mut rnd);
+    tensor(
+        &mut out,
+        "encoder.positional_embedding",
+        &[s, n_audio_ctx],
+        false,
+        &mut rnd,
+    );
+    tensor(
+        &mut out,
+        "encoder.conv1.weight",
+        &[3, n_mels, s],
+        true,
+        &mut rnd,
+    );
     tensor(&mut out, "encoder.conv1.bias", &[1, s], false, &mut rnd);
     tensor(&mut out, "encoder.conv2.weight", &[3, s, s], true, &mut rnd);
     tensor(&mut out, "encoder.conv2.bias", &[1, s], false, &mut rnd);
     tensor(&mut out, "encoder.ln_post.weight", &[s], false, &mut one);
     tensor(&mut out, "encoder.ln_post.bias", &[s], false, &mut zero);
     block(&mut out, "encoder.blocks.0", s, false, &mut rnd);
-    tensor(&mut out, "decoder.positional_embedding", &[s, n_text_ctx], false, &mut rnd);
+    tensor(
+        &mut out,
+        "decoder.positional_embedding",
+        &[s, n_text_ctx],
+        false,
+        &mut rnd,
+    );
     // Token " la" (id 1) scores 2·16 = 32 against the constant final state; others about 0.
-    tensor(&mut out, "decoder.token_embedding.weight", &[s, n_vocab], true, &mut |i| {
-        if i / s as usize == 1 { 2.0 } else { ((i * 7919) % 1000) as f32 * 1e-5 - 0.005 }
-    });
+    tensor(
+        &mut out,
+        "decoder.token_embedding.weight",
+        &[s, n_vocab],
+        true,
+        &mut |i| {
+            if i / s as usize == 1 {
+                2.0
+            } else {
+                ((i * 7919) % 1000) as f32 * 1e-5 - 0.005
+            }
+        },
+    );
     tensor(&mut out, "decoder.ln.weight", &[s], false, &mut zero);
     tensor(&mut out, "decoder.ln.bias", &[s], false, &mut one);
     block(&mut out, "decoder.blocks.0", s, true, &mut rnd);
@@ -576,9 +781,24 @@ fn whisper_transcribes_each_clip_into_the_piper_dataset_layout() {
     opts.whisper_model = Some(model.clone());
     let enrolled = enroll::enroll(&opts).expect("enroll with whisper");
     let dir = &enrolled.dir;
-    let t = enrolled.report.transcription.as_ref().expect("transcription in the report");
-    assert_eq!((t.utterances, t.empty), (truth.len(), 0), "every clip transcribed: {t:?}");
-    assert_eq!(enrolled.voice.enrollment.as_ref().and_then(|e| e.dataset.clone()), Some(PathBuf::from("dataset")));
+    let t = enrolled
+        .report
+        .transcription
+        .as_ref()
+        .expect("transcription in the report");
+    assert_eq!(
+        (t.utterances, t.empty),
+        (truth.len(), 0),
+        "every clip transcribed: {t:?}"
+    );
+    assert_eq!(
+        enrolled
+            .voice
+            .enrollment
+            .as_ref()
+            .and_then(|e| e.dataset.clone()),
+        Some(PathBuf::from("dataset"))
+    );
 
     // metadata.csv: UTF-8 without BOM, `id|text\n` per clip, ids = the clips.
     let meta = std::fs::read(dir.join("dataset/metadata.csv")).expect("metadata.csv");
@@ -596,9 +816,20 @@ fn whisper_transcribes_each_clip_into_the_piper_dataset_layout() {
         assert!(text.contains("la"), "{text}");
         let wav = dir.join("dataset/wavs").join(format!("{id}.wav"));
         let (spec, samples) = wav_samples(&wav);
-        assert_eq!((spec.sample_rate, spec.channels, spec.bits_per_sample, spec.sample_format), (22_050, 1, 16, hound::SampleFormat::Int));
+        assert_eq!(
+            (
+                spec.sample_rate,
+                spec.channels,
+                spec.bits_per_sample,
+                spec.sample_format
+            ),
+            (22_050, 1, 16, hound::SampleFormat::Int)
+        );
         assert!(!samples.is_empty());
-        assert_eq!(std::fs::read(&wav).expect("wav"), std::fs::read(dir.join(&clip.path)).expect("clip"));
+        assert_eq!(
+            std::fs::read(&wav).expect("wav"),
+            std::fs::read(dir.join(&clip.path)).expect("clip")
+        );
     }
     // Nothing Piper would pick up by mistake: no wav/ folder, nothing named like an id.
     let names: Vec<String> = std::fs::read_dir(dir.join("dataset"))
@@ -616,16 +847,29 @@ fn whisper_transcribes_each_clip_into_the_piper_dataset_layout() {
         .arg(dir.join("dataset"))
         .output()
         .expect("python3 runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), truth.len().to_string());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        truth.len().to_string()
+    );
 
     // The model on its own, through whisper-rs: loads and runs on a clip.
-    let ctx = whisper_rs::WhisperContext::new_with_params(&model, whisper_rs::WhisperContextParameters::default())
-        .expect("tiny model loads");
+    let ctx = whisper_rs::WhisperContext::new_with_params(
+        &model,
+        whisper_rs::WhisperContextParameters::default(),
+    )
+    .expect("tiny model loads");
     let mut state = ctx.create_state().expect("state");
     let (_, clip) = wav_samples(&dir.join("clips/0001.wav"));
-    let pcm16: Vec<f32> = (0..clip.len() * 16_000 / 22_050).map(|i| clip[i * 22_050 / 16_000]).collect();
-    let mut params = whisper_rs::FullParams::new(whisper_rs::SamplingStrategy::Greedy { best_of: 1 });
+    let pcm16: Vec<f32> = (0..clip.len() * 16_000 / 22_050)
+        .map(|i| clip[i * 22_050 / 16_000])
+        .collect();
+    let mut params =
+        whisper_rs::FullParams::new(whisper_rs::SamplingStrategy::Greedy { best_of: 1 });
     params.set_print_progress(false);
     params.set_print_realtime(false);
     state.full(params, &pcm16).expect("full() runs");
@@ -693,13 +937,24 @@ fn a_three_hour_file_is_enrolled_in_bounded_memory() {
     let voices = tmp.path().join("voices");
     // A process of its own, so the peak memory is this enrollment's alone.
     let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
-        .args(["--exact", "three_hour_child", "--ignored", "--nocapture", "--test-threads", "1"])
+        .args([
+            "--exact",
+            "three_hour_child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
         .env("ANCHOR_ENROLL_CHILD_WAV", &wav)
         .env("ANCHOR_ENROLL_CHILD_VOICES", &voices)
         .output()
         .expect("child runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let peak: f64 = stdout
         .lines()
         .find_map(|l| l.strip_prefix("VMHWM_MIB="))
@@ -727,7 +982,10 @@ fn three_hour_child() {
     let opts = options(vec![PathBuf::from(wav)], Path::new(&voices), "long");
     let enrolled = enroll::enroll(&opts).expect("enroll 3 h");
     println!("CLIPS={}", enrolled.report.clips.len());
-    println!("VMHWM_MIB={:.1}", enroll::peak_rss_mib().expect("/proc/self/status"));
+    println!(
+        "VMHWM_MIB={:.1}",
+        enroll::peak_rss_mib().expect("/proc/self/status")
+    );
 }
 
 /// `cargo test --release --no-default-features --test voice_enroll -- --ignored bench --nocapture`

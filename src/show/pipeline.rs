@@ -19,7 +19,7 @@ use crate::motion::{Animator, Emotion, Gesture};
 use crate::render::{Card, RenderConfig, Renderer};
 use crate::script::Script;
 use crate::stream::{Chapter, Encoder, StreamConfig};
-use crate::voice::{DefaultVoice, Emphasis, Language, SpeechChunk, Synthesizer, Utterance};
+use crate::voice::{Emphasis, Language, SpeechChunk, Synthesizer, Utterance};
 
 /// What the voice thread hands the frame loop, in timeline order: a planned step, ready.
 struct Clip {
@@ -55,7 +55,8 @@ pub fn run(
     stop: &AtomicBool,
 ) -> Result<ShowReport, ShowError> {
     // The voice thread starts first: it synthesizes the opening lines while Bevy starts up.
-    let voice = DefaultVoice::new()?;
+    let script_dir = script.path.parent().unwrap_or(std::path::Path::new("."));
+    let voice = crate::voice::engine::open(&script.show.voice, Some(script_dir), None)?;
     let loop_allowed = opts.mode == Mode::Live || opts.seconds.is_some();
     let director = Arc::new(Director::new(script.clone(), opts.clock, loop_allowed));
     let (tx, rx) = bounded::<Clip>(super::AHEAD_CLIPS);
@@ -577,7 +578,12 @@ fn push_frame(
 }
 
 /// Asks the director for steps and synthesizes them, ahead, into the bounded channel.
-fn voice_thread(mut voice: DefaultVoice, director: &Director, tx: Sender<Clip>, stop: &AtomicBool) {
+fn voice_thread(
+    mut voice: Box<dyn Synthesizer>,
+    director: &Director,
+    tx: Sender<Clip>,
+    stop: &AtomicBool,
+) {
     while !stop.load(Ordering::Relaxed) {
         let Some(Planned { seq, epoch, item }) = director.next() else {
             return;

@@ -12,14 +12,17 @@
 //! normalization, segmentation, pinyin), `visemes.rs` (espeak-ng phoneme → viseme),
 //! `resample.rs` (22.05 kHz → 48 kHz), `split.rs` ([`split_sentences`]), `wav.rs` ([`write_wav`]).
 
+pub mod engine;
+pub mod enroll;
 mod espeak;
 pub mod piper;
+pub mod report;
 mod resample;
 pub mod speaker;
 mod split;
+pub mod timbre;
 pub mod visemes;
 pub mod voicefile;
-pub mod enroll;
 mod wav;
 pub mod zh;
 
@@ -193,6 +196,10 @@ pub enum VoiceError {
     /// Synthesis of one utterance failed; the show skips the line and goes on.
     #[error("speech synthesis failed: {0}")]
     Synthesis(String),
+    /// A voice named in a script or on the command line cannot be used (not enrolled, no
+    /// profile, a broken voice.yaml). Not recoverable: the message says what to do.
+    #[error("cannot use the voice: {0}")]
+    Voice(String),
     /// Writing a WAV file failed.
     #[error("cannot write {path}: {source}")]
     Wav {

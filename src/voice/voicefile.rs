@@ -75,28 +75,42 @@ pub struct Enrollment {
     pub dataset: Option<PathBuf>,
 }
 
-/// Measured voice characteristics (of the enrollment clips, or of synthesized speech).
+/// Measured voice characteristics (of the enrollment clips, or of synthesized speech), as
+/// [`crate::voice::timbre::analyze`] measures them. A value of 0 means "not measured" (the
+/// timbre stage then leaves that aspect of the voice alone).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct VoiceProfile {
-    /// Median fundamental frequency of voiced frames (Hz).
+    /// Median fundamental frequency of voiced frames (Hz; YIN, 5 ms frames).
     pub f0_median_hz: f32,
     /// 5th and 95th percentile of F0 (Hz).
     pub f0_p5_hz: f32,
     pub f0_p95_hz: f32,
     /// Spread of F0 in semitones (p95 / p5).
     pub f0_range_semitones: f32,
-    /// Contour habits: mean F0 slope over an utterance (semitones per second; negative =
-    /// declination) and mean rise at utterance ends (semitones).
+    /// Contour habits, per phrase (voicing joined across pauses under 0.3 s), weighted by
+    /// phrase length: mean F0 slope (semitones per second, least squares; negative =
+    /// declination) and mean rise at phrase ends (semitones: the last 120 ms of voicing
+    /// against the 400 ms before).
     pub f0_slope_st_per_s: f32,
     pub f0_final_rise_st: f32,
-    /// Median formant frequencies F1..F3 of voiced frames (Hz).
+    /// Median formant frequencies F1..F3 of loud voiced frames (Hz; Burg LPC, order 10 at
+    /// 11 kHz).
     pub formants_hz: [f32; 3],
-    /// Vocal-tract length estimated from the formant spacing (cm).
+    /// Vocal-tract length estimated from the formant spacing of F1..F3 (cm; uniform tube
+    /// closed at the glottis, c = 350 m/s).
     pub vocal_tract_cm: f32,
-    /// Syllables (or vowel nuclei) per second of speech.
+    /// Syllable nuclei (voiced intensity peaks) per second of speech, pauses of 0.25 s or
+    /// more excluded.
     pub speaking_rate: f32,
-    /// Integrated loudness (LUFS).
+    /// Integrated loudness (LUFS, EBU R128).
     pub loudness_lufs: f32,
+    /// Seconds of voiced speech the profile was measured on (0 in files written before it
+    /// was recorded).
+    #[serde(default)]
+    pub voiced_secs: f32,
+    /// Seconds of speech (pauses of 0.25 s or more excluded) the profile was measured on.
+    #[serde(default)]
+    pub speech_secs: f32,
 }
 
 /// Errors reading or writing a voice.

@@ -73,16 +73,18 @@ impl FileStats {
             for w in r.start.min(n)..r.end.min(n) {
                 in_speech[w] = true;
             }
-            for w in r.start.saturating_sub(MARGIN_WINDOWS).min(n)..(r.end + MARGIN_WINDOWS).min(n) {
+            for w in r.start.saturating_sub(MARGIN_WINDOWS).min(n)..(r.end + MARGIN_WINDOWS).min(n)
+            {
                 near_speech[w] = true;
             }
         }
         let speech_s = regions
             .iter()
             .fold(0.0, |s, r| s + (r.end - r.start) as f64 * WINDOW_S);
-        let peak_db = feats.iter().map(|f| f64::from(f.db)).fold(None, |m: Option<f64>, d| {
-            Some(m.map_or(d, |m| m.max(d)))
-        });
+        let peak_db = feats
+            .iter()
+            .map(|f| f64::from(f.db))
+            .fold(None, |m: Option<f64>, d| Some(m.map_or(d, |m| m.max(d))));
         // Speech level: mean power of the speech windows.
         let (sum, cnt) = feats
             .iter()
@@ -114,15 +116,16 @@ impl FileStats {
             .iter()
             .zip(&in_speech)
             .filter(|(f, s)| {
-                **s
-                    && !f.high_band_db.is_nan()
+                **s && !f.high_band_db.is_nan()
                     && speech_db.is_some_and(|sd| f64::from(f.db) > sd - 20.0)
             })
             .map(|(f, _)| f64::from(f.high_band_db))
             .collect();
         let high_band_db = percentile(&mut hb, 0.9);
         // Loud where nobody speaks: background.
-        let loud_floor = speech_db.map_or(LOUD_DBFS, |s| (s - BACKGROUND_BELOW_SPEECH_DB).max(LOUD_DBFS));
+        let loud_floor = speech_db.map_or(LOUD_DBFS, |s| {
+            (s - BACKGROUND_BELOW_SPEECH_DB).max(LOUD_DBFS)
+        });
         let loud_nonspeech = feats
             .iter()
             .zip(&near_speech)
@@ -242,7 +245,16 @@ mod tests {
         // 10 s: speech -20 dBFS in 1–3 s and 9–10 s, noise at -60 elsewhere.
         let n = (10.0 / WINDOW_S) as usize;
         let w = |s: f64| (s / WINDOW_S) as usize;
-        let regions = [Region { start: w(1.0), end: w(3.0) }, Region { start: w(9.0), end: n }];
+        let regions = [
+            Region {
+                start: w(1.0),
+                end: w(3.0),
+            },
+            Region {
+                start: w(9.0),
+                end: n,
+            },
+        ];
         let feats: Vec<WindowFeat> = (0..n)
             .map(|i| {
                 if regions.iter().any(|r| (r.start..r.end).contains(&i)) {

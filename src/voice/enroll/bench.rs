@@ -71,13 +71,21 @@ impl std::fmt::Display for EnrollBench {
             self.clips
         )?;
         for s in &self.stages {
-            writeln!(f, "  {:<10} {:>7.2} s  {:>8.1}× real time", s.stage, s.seconds, s.realtime)?;
+            writeln!(
+                f,
+                "  {:<10} {:>7.2} s  {:>8.1}× real time",
+                s.stage, s.seconds, s.realtime
+            )?;
         }
         match self.peak_rss_mib {
             Some(m) => writeln!(f, "  peak RSS (VmHWM) {m:.0} MiB"),
             None => writeln!(f, "  peak RSS unknown"),
         }?;
-        write!(f, "  (sample generated in {:.1} s, not counted)", self.generate_s)
+        write!(
+            f,
+            "  (sample generated in {:.1} s, not counted)",
+            self.generate_s
+        )
     }
 }
 
@@ -109,7 +117,11 @@ pub fn write_speech_sample(path: &Path, minutes: f64, seed: u64) -> Result<f64, 
         let chunk = voice.synthesize(&Utterance {
             text: (*text).to_owned(),
             language: Language::EnUs,
-            emphasis: if i % 3 == 2 { Emphasis::Strong } else { Emphasis::Normal },
+            emphasis: if i % 3 == 2 {
+                Emphasis::Strong
+            } else {
+                Emphasis::Normal
+            },
         })?;
         chunks.push(chunk);
     }
@@ -134,7 +146,11 @@ pub fn write_speech_sample(path: &Path, minutes: f64, seed: u64) -> Result<f64, 
         w.write_sample(((s + noise).clamp(-1.0, 1.0) * 32767.0).round() as i16)
     };
     while written < target {
-        let pause_s = if n > 0 && n % 25 == 0 { 6.0 } else { rng.random_range(0.25..1.2) };
+        let pause_s = if n > 0 && n % 25 == 0 {
+            6.0
+        } else {
+            rng.random_range(0.25..1.2)
+        };
         for _ in 0..(pause_s * f64::from(rate)) as usize {
             put(&mut w, 0.0, &mut rng).map_err(wav_err)?;
             written += 1;
@@ -185,7 +201,11 @@ pub fn bench(minutes: f64) -> Result<EnrollBench, EnrollError> {
         .map(|&(stage, seconds)| StageBench {
             stage,
             seconds,
-            realtime: if seconds > 0.0 { media_s / seconds } else { f64::INFINITY },
+            realtime: if seconds > 0.0 {
+                media_s / seconds
+            } else {
+                f64::INFINITY
+            },
         })
         .collect();
     Ok(EnrollBench {

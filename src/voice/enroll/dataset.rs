@@ -48,7 +48,10 @@ pub fn clean_text(text: &str) -> String {
 
 /// Writes `dir/dataset/`: `entries` are (id, clip WAV already at 22 050 Hz mono 16-bit, text).
 /// The WAVs are hard-linked (copied when linking fails). Returns the dataset folder.
-pub(crate) fn write(dir: &Path, entries: &[(String, PathBuf, String)]) -> Result<PathBuf, EnrollError> {
+pub(crate) fn write(
+    dir: &Path,
+    entries: &[(String, PathBuf, String)],
+) -> Result<PathBuf, EnrollError> {
     let root = dir.join(DATASET_DIR);
     let wavs = root.join(WAVS_DIR);
     let io = |path: &Path| {

@@ -309,9 +309,18 @@ impl Downmix {
 
     /// The mix: which channels are used (1-based) and which were left out as silent.
     pub(crate) fn used_channels(&self) -> (Vec<usize>, Vec<usize>) {
-        let w = self.weights.clone().unwrap_or_else(|| vec![1.0; self.channels]);
-        let used = (0..self.channels).filter(|&c| w[c] > 0.0).map(|c| c + 1).collect();
-        let unused = (0..self.channels).filter(|&c| w[c] == 0.0).map(|c| c + 1).collect();
+        let w = self
+            .weights
+            .clone()
+            .unwrap_or_else(|| vec![1.0; self.channels]);
+        let used = (0..self.channels)
+            .filter(|&c| w[c] > 0.0)
+            .map(|c| c + 1)
+            .collect();
+        let unused = (0..self.channels)
+            .filter(|&c| w[c] == 0.0)
+            .map(|c| c + 1)
+            .collect();
         (used, unused)
     }
 
@@ -426,7 +435,11 @@ mod tests {
         let mut d = Downmix::new(2, rate, 0.1);
         let mut inter = Vec::new();
         for i in 0..(rate as usize * 30) {
-            let s = if i % 100 < 5 { 1.0 } else { 0.3 * ((i as f32) * 0.1).sin() };
+            let s = if i % 100 < 5 {
+                1.0
+            } else {
+                0.3 * ((i as f32) * 0.1).sin()
+            };
             inter.push(s);
             inter.push(0.0);
         }

@@ -92,17 +92,24 @@ mod tests {
         let mut pcm: Vec<f32> = (0..rate * 3)
             .map(|i| 0.0316 * (2.0 * std::f32::consts::PI * 1000.0 * i as f32 / rate as f32).sin())
             .collect();
-        let n = normalize(&mut pcm, rate).expect("normalize").expect("not silent");
+        let n = normalize(&mut pcm, rate)
+            .expect("normalize")
+            .expect("not silent");
         assert!(!n.peak_limited);
         let (after, _) = measure(&pcm, rate).expect("measure");
-        assert!((after.expect("loud") - TARGET_LUFS).abs() < 0.1, "{after:?}");
+        assert!(
+            (after.expect("loud") - TARGET_LUFS).abs() < 0.1,
+            "{after:?}"
+        );
 
         // Sparse clicks: very peaky, the ceiling decides.
         let mut clicks = vec![0.0f32; rate as usize * 3];
         for k in (0..clicks.len()).step_by(2205) {
             clicks[k] = 0.05;
         }
-        let n = normalize(&mut clicks, rate).expect("normalize").expect("not silent");
+        let n = normalize(&mut clicks, rate)
+            .expect("normalize")
+            .expect("not silent");
         assert!(n.peak_limited);
         let (_, tp) = measure(&clicks, rate).expect("measure");
         assert!(tp <= TRUE_PEAK_CEILING_DBTP + 0.1, "true peak {tp}");

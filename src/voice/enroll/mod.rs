@@ -171,7 +171,9 @@ pub enum EnrollError {
     #[error(transparent)]
     Model(#[from] crate::models::ModelError),
     /// ONNX Runtime rejected the Silero VAD model.
-    #[error("cannot load the Silero VAD model {path}: {source}; run scripts/setup.sh to fetch it again")]
+    #[error(
+        "cannot load the Silero VAD model {path}: {source}; run scripts/setup.sh to fetch it again"
+    )]
     VadModel { path: PathBuf, source: ort::Error },
     /// Running the VAD failed.
     #[error("voice activity detection failed: {0}")]
@@ -271,7 +273,11 @@ where
     mkdir(&clips_dir)?;
 
     // Streaming stages, file by file.
-    let total_s: f64 = opts.samples.iter().filter_map(|p| estimated_seconds(p)).sum();
+    let total_s: f64 = opts
+        .samples
+        .iter()
+        .filter_map(|p| estimated_seconds(p))
+        .sum();
     let mut runner = Runner {
         vad,
         clips_dir: clips_dir.clone(),
@@ -324,7 +330,8 @@ where
     loud.sort_by(f64::total_cmp);
     let pct = |q: f64| loud[((loud.len() - 1) as f64 * q).round() as usize];
     let median = pct(0.5);
-    let mut scored: Vec<(f64, Candidate)> = kept.into_iter().map(|c| (score(&c, median), c)).collect();
+    let mut scored: Vec<(f64, Candidate)> =
+        kept.into_iter().map(|c| (score(&c, median), c)).collect();
     scored.sort_by(|a, b| {
         b.0.total_cmp(&a.0)
             .then(a.1.file.cmp(&b.1.file))
@@ -423,7 +430,11 @@ where
             SpeechAmount::Low
         },
         snr_db: (snr_acc.1 > 0.0).then(|| snr_acc.0 / snr_acc.1),
-        clipped_fraction: if frames > 0 { clipped as f64 / frames as f64 } else { 0.0 },
+        clipped_fraction: if frames > 0 {
+            clipped as f64 / frames as f64
+        } else {
+            0.0
+        },
         clip_loudness_p10_lufs: Some(pct(0.1)),
         clip_loudness_median_lufs: Some(median),
         clip_loudness_p90_lufs: Some(pct(0.9)),
@@ -432,7 +443,16 @@ where
         long_silence_minutes,
         music_or_noise_suspected: files.iter().any(|f| {
             f.background.is_some()
-                || matches!(f.verdict, Verdict::NoSpeech { music_suspected: true, .. } | Verdict::NoSpeech { noise_suspected: true, .. })
+                || matches!(
+                    f.verdict,
+                    Verdict::NoSpeech {
+                        music_suspected: true,
+                        ..
+                    } | Verdict::NoSpeech {
+                        noise_suspected: true,
+                        ..
+                    }
+                )
         }),
         files_used: used_files.len(),
         files_rejected: files.len() - used_files.len(),
@@ -472,9 +492,16 @@ where
     voice.enrollment = Some(Enrollment {
         speech_minutes: (speech_minutes * 10.0).round() / 10.0,
         clips: report.clips.len(),
-        sources: opts.samples.iter().map(|p| p.display().to_string()).collect(),
+        sources: opts
+            .samples
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
         created,
-        dataset: report.transcription.as_ref().map(|_| PathBuf::from(DATASET_DIR)),
+        dataset: report
+            .transcription
+            .as_ref()
+            .map(|_| PathBuf::from(DATASET_DIR)),
     });
     let mut refs = Vec::new();
     for c in report.clips.iter().filter(|c| c.reference) {
@@ -491,8 +518,16 @@ where
     voice.save(&staging.path).map_err(EnrollError::from)?;
     report.processing.stages.finish += t_finish.elapsed().as_secs_f64();
     report.processing.wall_s = started.elapsed().as_secs_f64();
-    write_file(&staging.path.join(REPORT_JSON), serde_json::to_string_pretty(&report).map_err(EnrollError::from)?.as_bytes())?;
-    write_file(&staging.path.join(REPORT_MD), report.to_markdown().as_bytes())?;
+    write_file(
+        &staging.path.join(REPORT_JSON),
+        serde_json::to_string_pretty(&report)
+            .map_err(EnrollError::from)?
+            .as_bytes(),
+    )?;
+    write_file(
+        &staging.path.join(REPORT_MD),
+        report.to_markdown().as_bytes(),
+    )?;
     let staging_path = staging.path.clone();
     staging.commit(&final_dir, opts.replace)?;
     for r in &mut refs {
@@ -598,7 +633,10 @@ fn validate_name(name: &str) -> Result<(), EnrollError> {
     if name.starts_with('.') {
         return bad("it may not start with `.`");
     }
-    if name.chars().any(|c| matches!(c, '/' | '\\' | ':') || c.is_control()) {
+    if name
+        .chars()
+        .any(|c| matches!(c, '/' | '\\' | ':') || c.is_control())
+    {
         return bad("it may not contain `/`, `\\`, `:` or control characters");
     }
     if name.len() > 100 {
@@ -729,6 +767,9 @@ mod tests {
             summary: "  a.wav: silent".into(),
         };
         let msg = e.to_string();
-        assert!(msg.contains("a.wav: silent") && msg.contains("Record at least 20 minutes"), "{msg}");
+        assert!(
+            msg.contains("a.wav: silent") && msg.contains("Record at least 20 minutes"),
+            "{msg}"
+        );
     }
 }

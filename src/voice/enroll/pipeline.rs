@@ -176,7 +176,8 @@ impl FileRun {
 
         let first = self.feats.len();
         let t = Instant::now();
-        self.vad_stream.push(&mut r.vad, &self.w16, &mut self.feats)?;
+        self.vad_stream
+            .push(&mut r.vad, &self.w16, &mut self.feats)?;
         r.times.vad += t.elapsed().as_secs_f64();
         r.done[3] += (self.feats.len() - first) as f64 * vad::WINDOW_S;
 
@@ -244,9 +245,7 @@ impl FileRun {
                             file: self.index,
                             start_s: span.cut_start,
                             end_s: span.cut_end,
-                            reason: DropReason::LowSnr {
-                                snr_db: -120.0,
-                            },
+                            reason: DropReason::LowSnr { snr_db: -120.0 },
                         });
                         continue;
                     };
@@ -417,10 +416,16 @@ pub(crate) fn process_file(
             let w = |s: f64| (s / vad::WINDOW_S).floor().max(0.0) as usize;
             let clipped: u64 = downmix
                 .clipped
-                .get(w(c.span.cut_start).min(downmix.clipped.len())..(w(c.span.cut_end) + 1).min(downmix.clipped.len()))
+                .get(
+                    w(c.span.cut_start).min(downmix.clipped.len())
+                        ..(w(c.span.cut_end) + 1).min(downmix.clipped.len()),
+                )
                 .map(|s| s.iter().map(|&x| u64::from(x)).sum())
                 .unwrap_or(0);
-            let level = analysis::speech_level(&run.feats, w(c.span.speech_start)..w(c.span.speech_end) + 1);
+            let level = analysis::speech_level(
+                &run.feats,
+                w(c.span.speech_start)..w(c.span.speech_end) + 1,
+            );
             c.snr_db = level.map_or(0.0, |l| l - noise);
             let reason = if clipped > 0 {
                 Some(DropReason::Clipped { samples: clipped })
@@ -469,7 +474,11 @@ pub(crate) fn process_file(
     Ok(FileOutcome {
         kept,
         dropped,
-        frames: if used { frames * info.channels as u64 } else { 0 },
+        frames: if used {
+            frames * info.channels as u64
+        } else {
+            0
+        },
         clipped: if used { downmix.clipped_total } else { 0 },
         snr_weight: if used {
             stats.snr_db.map(|s| (s, report.kept_speech_s))
@@ -488,7 +497,13 @@ fn remove(path: &Path) -> Result<(), EnrollError> {
 }
 
 /// Notes on the format, the channels and damage.
-fn notes(report: &mut FileReport, path: &Path, source: &decode::Source, downmix: &Downmix, frames: u64) {
+fn notes(
+    report: &mut FileReport,
+    path: &Path,
+    source: &decode::Source,
+    downmix: &Downmix,
+    frames: u64,
+) {
     let info = &source.info;
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
         let ext = ext.to_ascii_lowercase();
@@ -502,7 +517,12 @@ fn notes(report: &mut FileReport, path: &Path, source: &decode::Source, downmix:
     if info.channels > 1 {
         let (used, unused) = downmix.used_channels();
         let levels = downmix.channel_levels_db();
-        let list = |v: &[usize]| v.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", ");
+        let list = |v: &[usize]| {
+            v.iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         if !unused.is_empty() {
             report.notes.push(format!(
                 "channel {} silent: used channel {} only",
@@ -511,7 +531,9 @@ fn notes(report: &mut FileReport, path: &Path, source: &decode::Source, downmix:
             ));
             let later = unused.iter().any(|&c| {
                 let loudest = levels.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-                levels.get(c - 1).is_some_and(|l| *l > loudest - 30.0 && *l > -70.0)
+                levels
+                    .get(c - 1)
+                    .is_some_and(|l| *l > loudest - 30.0 && *l > -70.0)
             });
             if later {
                 report.notes.push(format!(
@@ -521,7 +543,9 @@ fn notes(report: &mut FileReport, path: &Path, source: &decode::Source, downmix:
                 ));
             }
         } else {
-            report.notes.push(format!("{} channels mixed to mono", info.channels));
+            report
+                .notes
+                .push(format!("{} channels mixed to mono", info.channels));
         }
     }
     if source.bad_packets > 0 {

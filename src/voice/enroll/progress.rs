@@ -59,11 +59,21 @@ impl Progress {
             return;
         }
         let now = Instant::now();
-        if !force && self.last.is_some_and(|t| now - t < Duration::from_millis(150)) {
+        if !force
+            && self
+                .last
+                .is_some_and(|t| now - t < Duration::from_millis(150))
+        {
             return;
         }
         self.last = Some(now);
-        let secs = [times.decode, times.resample, times.loudness, times.vad, times.segment];
+        let secs = [
+            times.decode,
+            times.resample,
+            times.loudness,
+            times.vad,
+            times.segment,
+        ];
         for ((bar, done), spent) in self.bars.iter().zip(done_s).zip(secs) {
             if done > self.total_s {
                 self.total_s = done;

@@ -360,7 +360,8 @@ pub struct Processing {
 }
 
 fn fmt_opt(v: Option<f64>, unit: &str) -> String {
-    v.map(|x| format!("{x:.1} {unit}")).unwrap_or_else(|| "–".into())
+    v.map(|x| format!("{x:.1} {unit}"))
+        .unwrap_or_else(|| "–".into())
 }
 
 fn fmt_snr(v: Option<f64>) -> String {
@@ -385,9 +386,15 @@ impl QualityReport {
         let amount = match s.speech {
             SpeechAmount::Enough => "enough for a good voice",
             SpeechAmount::Usable => "usable; 30 minutes are recommended",
-            SpeechAmount::Low => "too little for a good voice: record at least 20 minutes, 30 are recommended",
+            SpeechAmount::Low => {
+                "too little for a good voice: record at least 20 minutes, 30 are recommended"
+            }
         };
-        let _ = writeln!(md, "**{:.1} minutes of speech** in {} clips — {amount}.\n", s.speech_minutes, s.clips);
+        let _ = writeln!(
+            md,
+            "**{:.1} minutes of speech** in {} clips — {amount}.\n",
+            s.speech_minutes, s.clips
+        );
         if !self.warnings.is_empty() {
             let _ = writeln!(md, "## Warnings\n");
             for w in &self.warnings {
@@ -397,9 +404,21 @@ impl QualityReport {
         }
         let _ = writeln!(md, "## Summary\n");
         let _ = writeln!(md, "| | |\n|---|---|");
-        let _ = writeln!(md, "| speech | {:.1} min in {} clips |", s.speech_minutes, s.clips);
-        let _ = writeln!(md, "| SNR (speech over noise floor) | {} |", fmt_snr(s.snr_db));
-        let _ = writeln!(md, "| clipping | {:.4} % of samples |", s.clipped_fraction * 100.0);
+        let _ = writeln!(
+            md,
+            "| speech | {:.1} min in {} clips |",
+            s.speech_minutes, s.clips
+        );
+        let _ = writeln!(
+            md,
+            "| SNR (speech over noise floor) | {} |",
+            fmt_snr(s.snr_db)
+        );
+        let _ = writeln!(
+            md,
+            "| clipping | {:.4} % of samples |",
+            s.clipped_fraction * 100.0
+        );
         let _ = writeln!(
             md,
             "| clip loudness before normalization | p10 {} · median {} · p90 {} (spread {}) |",
@@ -416,18 +435,37 @@ impl QualityReport {
         let _ = writeln!(
             md,
             "| music or noise suspected | {} |",
-            if s.music_or_noise_suspected { "yes" } else { "no" }
+            if s.music_or_noise_suspected {
+                "yes"
+            } else {
+                "no"
+            }
         );
-        let _ = writeln!(md, "| files | {} used, {} rejected |\n", s.files_used, s.files_rejected);
+        let _ = writeln!(
+            md,
+            "| files | {} used, {} rejected |\n",
+            s.files_used, s.files_rejected
+        );
         let st = &self.settings;
         let _ = writeln!(
             md,
             "Clips are mono 16-bit WAV at {} Hz, {}–{} s, each normalized to {} LUFS integrated (EBU R128) with a {} dBTP true-peak ceiling. VAD: {}.\n",
-            st.clip_sample_rate, st.min_clip_s, st.max_clip_s, st.target_lufs, st.true_peak_ceiling_dbtp, st.vad
+            st.clip_sample_rate,
+            st.min_clip_s,
+            st.max_clip_s,
+            st.target_lufs,
+            st.true_peak_ceiling_dbtp,
+            st.vad
         );
         let _ = writeln!(md, "## Files\n");
         for (i, f) in self.files.iter().enumerate() {
-            let _ = writeln!(md, "### {}. `{}` — {}\n", i + 1, f.path, f.verdict.describe());
+            let _ = writeln!(
+                md,
+                "### {}. `{}` — {}\n",
+                i + 1,
+                f.path,
+                f.verdict.describe()
+            );
             if let Some(fmt) = &f.format {
                 let _ = writeln!(
                     md,
@@ -455,10 +493,14 @@ impl QualityReport {
                 );
             }
             if let Some(b) = f.background {
-                let _ = writeln!(md, "- {} where nobody speaks", match b {
-                    Background::Music => "music suspected",
-                    Background::Noise => "steady noise",
-                });
+                let _ = writeln!(
+                    md,
+                    "- {} where nobody speaks",
+                    match b {
+                        Background::Music => "music suspected",
+                        Background::Noise => "steady noise",
+                    }
+                );
             }
             if !f.long_silences.is_empty() {
                 let list: Vec<String> = f
@@ -472,7 +514,11 @@ impl QualityReport {
                     md,
                     "- long silences: {}{}",
                     list.join(", "),
-                    if more > 0 { format!(" and {more} more") } else { String::new() }
+                    if more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    }
                 );
             }
             for n in &f.notes {
@@ -503,7 +549,10 @@ impl QualityReport {
             );
         }
         let _ = writeln!(md, "## Clips (best first)\n");
-        let _ = writeln!(md, "| id | file | from | length | SNR | loudness before | gain | reference | text |\n|---|---|---|---|---|---|---|---|---|");
+        let _ = writeln!(
+            md,
+            "| id | file | from | length | SNR | loudness before | gain | reference | text |\n|---|---|---|---|---|---|---|---|---|"
+        );
         for c in &self.clips {
             let _ = writeln!(
                 md,
@@ -515,7 +564,11 @@ impl QualityReport {
                 fmt_snr(Some(c.snr_db)),
                 c.loudness_lufs,
                 c.gain_db,
-                if c.peak_limited { " (peak-limited)" } else { "" },
+                if c.peak_limited {
+                    " (peak-limited)"
+                } else {
+                    ""
+                },
                 if c.reference { "yes" } else { "" },
                 c.text.as_deref().unwrap_or("").replace('|', "/"),
             );
@@ -526,7 +579,11 @@ impl QualityReport {
             "\n## Processing\n\n{} of audio in {:.1} s ({:.0}× real time).\n",
             fmt_time(p.media_s),
             p.wall_s,
-            if p.wall_s > 0.0 { p.media_s / p.wall_s } else { 0.0 }
+            if p.wall_s > 0.0 {
+                p.media_s / p.wall_s
+            } else {
+                0.0
+            }
         );
         md
     }

@@ -67,13 +67,15 @@ impl StreamResampler {
             if self.pending.len() - pos < need {
                 break;
             }
-            let (_, produced) = rs.process_into_buffer(
-                &[&self.pending[pos..pos + need]],
-                &mut self.out_buf,
-                None,
-            )?;
+            let (_, produced) =
+                rs.process_into_buffer(&[&self.pending[pos..pos + need]], &mut self.out_buf, None)?;
             pos += need;
-            emit(&self.out_buf[0][..produced], &mut self.skip, &mut self.out_total, out);
+            emit(
+                &self.out_buf[0][..produced],
+                &mut self.skip,
+                &mut self.out_total,
+                out,
+            );
         }
         self.pending.drain(..pos);
         Ok(())
@@ -105,7 +107,12 @@ impl StreamResampler {
                 break;
             }
             let before = out.len();
-            emit(&self.out_buf[0][..produced], &mut self.skip, &mut self.out_total, out);
+            emit(
+                &self.out_buf[0][..produced],
+                &mut self.skip,
+                &mut self.out_total,
+                out,
+            );
             // Never more than the exact length.
             if self.out_total > expected {
                 let extra = (self.out_total - expected) as usize;
@@ -132,7 +139,9 @@ fn emit(block: &[f32], skip: &mut usize, total: &mut u64, out: &mut Vec<f32>) {
 /// Resamples a whole buffer (a clip) in one go.
 pub(crate) fn resample_all(input: &[f32], from: u32, to: u32) -> Result<Vec<f32>, EnrollError> {
     let mut rs = StreamResampler::new(from, to)?;
-    let mut out = Vec::with_capacity((input.len() as u64 * u64::from(to) / u64::from(from.max(1))) as usize + 16);
+    let mut out = Vec::with_capacity(
+        (input.len() as u64 * u64::from(to) / u64::from(from.max(1))) as usize + 16,
+    );
     rs.push(input, &mut out)?;
     rs.finish(&mut out)?;
     Ok(out)
@@ -168,7 +177,10 @@ mod tests {
             assert_eq!(out.len(), (2.0 * to as f64) as usize, "length at {to} Hz");
             let onset = out.iter().position(|s| s.abs() > 0.1).expect("signal");
             let expected = (0.5 * to as f64) as usize;
-            assert!(onset.abs_diff(expected) < (to / 500) as usize, "onset {onset} vs {expected}");
+            assert!(
+                onset.abs_diff(expected) < (to / 500) as usize,
+                "onset {onset} vs {expected}"
+            );
             let peak = out.iter().fold(0.0f32, |m, s| m.max(s.abs()));
             assert!((0.45..0.56).contains(&peak), "peak {peak}");
         }

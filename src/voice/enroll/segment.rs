@@ -39,7 +39,10 @@ pub(crate) fn refine(feats: &[WindowFeat], r: Region) -> (f64, f64) {
     let n_sub = feats.len() * SUBS;
     let (rs, re) = (r.start * SUBS, (r.end * SUBS).min(n_sub));
     if re <= rs {
-        return (r.start as f64 * super::vad::WINDOW_S, r.end as f64 * super::vad::WINDOW_S);
+        return (
+            r.start as f64 * super::vad::WINDOW_S,
+            r.end as f64 * super::vad::WINDOW_S,
+        );
     }
     let peak = (rs..re).map(db).fold(f32::NEG_INFINITY, f32::max);
     let floor_of = |range: std::ops::Range<usize>| {
@@ -126,7 +129,8 @@ impl Segmenter {
 
     /// A refined region `(start, end)` in seconds.
     pub(crate) fn push(&mut self, r: (f64, f64)) {
-        if let (Some(first), Some(last)) = (self.group.first().copied(), self.group.last().copied()) {
+        if let (Some(first), Some(last)) = (self.group.first().copied(), self.group.last().copied())
+        {
             let gap = r.0 - last.1;
             let span = last.1 - first.0;
             if gap >= LONG_PAUSE_S || (gap >= PHRASE_PAUSE_S && span >= TARGET_S) {
@@ -148,7 +152,8 @@ impl Segmenter {
 
     fn split_until_fits(&mut self) {
         loop {
-            let (Some(first), Some(last)) = (self.group.first().copied(), self.group.last().copied())
+            let (Some(first), Some(last)) =
+                (self.group.first().copied(), self.group.last().copied())
             else {
                 return;
             };
@@ -187,9 +192,7 @@ impl Segmenter {
                     self.out.push(Cut::Drop {
                         start: r.0,
                         end: r.1,
-                        reason: DropReason::TooLong {
-                            seconds: r.1 - r.0,
-                        },
+                        reason: DropReason::TooLong { seconds: r.1 - r.0 },
                     });
                     self.prev_end = r.1;
                 }
@@ -279,18 +282,28 @@ mod tests {
         let mut t = 0.5;
         while t < 25.0 {
             regions.push((t, t + 2.0));
-            t += if (8.0..9.0).contains(&(t + 2.0)) { 2.5 } else { 2.2 };
+            t += if (8.0..9.0).contains(&(t + 2.0)) {
+                2.5
+            } else {
+                2.2
+            };
         }
         let cuts = run(&regions, 30.0);
         let c = clips(&cuts);
         assert!(c.len() >= 2);
         for clip in &c {
-            assert!(clip.len() <= MAX_CLIP_S && clip.len() >= MIN_CLIP_S, "{clip:?}");
+            assert!(
+                clip.len() <= MAX_CLIP_S && clip.len() >= MIN_CLIP_S,
+                "{clip:?}"
+            );
         }
         // Every region ends up in exactly one clip.
         let covered: usize = regions
             .iter()
-            .filter(|r| c.iter().any(|k| k.speech_start <= r.0 && r.1 <= k.speech_end))
+            .filter(|r| {
+                c.iter()
+                    .any(|k| k.speech_start <= r.0 && r.1 <= k.speech_end)
+            })
             .count();
         assert_eq!(covered, regions.len());
     }
@@ -298,8 +311,26 @@ mod tests {
     #[test]
     fn too_short_and_too_long_are_dropped_with_reasons() {
         let cuts = run(&[(1.0, 1.4), (5.0, 25.0)], 30.0);
-        assert!(matches!(cuts[0], Cut::Drop { reason: DropReason::TooShort { .. }, .. }), "{cuts:?}");
-        assert!(matches!(cuts[1], Cut::Drop { reason: DropReason::TooLong { .. }, .. }), "{cuts:?}");
+        assert!(
+            matches!(
+                cuts[0],
+                Cut::Drop {
+                    reason: DropReason::TooShort { .. },
+                    ..
+                }
+            ),
+            "{cuts:?}"
+        );
+        assert!(
+            matches!(
+                cuts[1],
+                Cut::Drop {
+                    reason: DropReason::TooLong { .. },
+                    ..
+                }
+            ),
+            "{cuts:?}"
+        );
         assert_eq!(cuts.len(), 2);
     }
 }

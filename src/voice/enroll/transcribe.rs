@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
-use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
+use whisper_rs::{
+    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
+};
 
 use super::EnrollError;
 use crate::voice::Language;
@@ -55,7 +57,9 @@ impl Transcriber {
             pcm16k
         };
         let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
         params.set_n_threads(threads as i32);
         params.set_language(Some(self.language));
         params.set_translate(false);

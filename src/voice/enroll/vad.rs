@@ -159,9 +159,15 @@ impl Spectrum {
         let n = WINDOW;
         let tau = 2.0 * std::f32::consts::PI;
         Spectrum {
-            hann: (0..n).map(|i| 0.5 - 0.5 * (tau * i as f32 / n as f32).cos()).collect(),
-            cos: (0..n / 2).map(|k| (tau * k as f32 / n as f32).cos()).collect(),
-            sin: (0..n / 2).map(|k| -(tau * k as f32 / n as f32).sin()).collect(),
+            hann: (0..n)
+                .map(|i| 0.5 - 0.5 * (tau * i as f32 / n as f32).cos())
+                .collect(),
+            cos: (0..n / 2)
+                .map(|k| (tau * k as f32 / n as f32).cos())
+                .collect(),
+            sin: (0..n / 2)
+                .map(|k| -(tau * k as f32 / n as f32).sin())
+                .collect(),
             re: vec![0.0; n],
             im: vec![0.0; n],
         }
@@ -440,10 +446,21 @@ mod tests {
                 .collect()
         };
         let mut sp = Spectrum::new();
-        assert!(sp.high_band_db(&tone(6000.0)) > -0.5, "6 kHz is all high band");
+        assert!(
+            sp.high_band_db(&tone(6000.0)) > -0.5,
+            "6 kHz is all high band"
+        );
         // A 3.4 kHz tone (the top of the telephone band) does not leak into it.
-        assert!(sp.high_band_db(&tone(3400.0)) < -60.0, "{}", sp.high_band_db(&tone(3400.0)));
-        let mixed: Vec<f32> = tone(1000.0).iter().zip(tone(5000.0)).map(|(a, b)| a + b).collect();
+        assert!(
+            sp.high_band_db(&tone(3400.0)) < -60.0,
+            "{}",
+            sp.high_band_db(&tone(3400.0))
+        );
+        let mixed: Vec<f32> = tone(1000.0)
+            .iter()
+            .zip(tone(5000.0))
+            .map(|(a, b)| a + b)
+            .collect();
         assert!((sp.high_band_db(&mixed) + 3.0).abs() < 0.5);
     }
 }
