@@ -93,8 +93,8 @@ pub struct VoiceProfile {
     /// against the 400 ms before).
     pub f0_slope_st_per_s: f32,
     pub f0_final_rise_st: f32,
-    /// Median formant frequencies F1..F3 of loud voiced frames (Hz; Burg LPC, order 10 at
-    /// 11 kHz).
+    /// Typical formant frequencies F1..F3 of loud voiced frames (Hz; Burg LPC, order 10 at
+    /// 11 kHz; geometric mean of the middle 80% of frames).
     pub formants_hz: [f32; 3],
     /// Vocal-tract length estimated from the formant spacing of F1..F3 (cm; uniform tube
     /// closed at the glottis, c = 350 m/s).
@@ -111,6 +111,12 @@ pub struct VoiceProfile {
     /// Seconds of speech (pauses of 0.25 s or more excluded) the profile was measured on.
     #[serde(default)]
     pub speech_secs: f32,
+    /// Mean spectral envelope of loud voiced frames (dB, each frame's mean removed; LPC order
+    /// 14 at 11 kHz) at log-spaced frequencies from 150 to 5000 Hz: how the vowels of this
+    /// voice sit in frequency. Matching aligns two of them to find the formant factor. Empty
+    /// in files written before it was recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub envelope_db: Vec<f32>,
 }
 
 /// Errors reading or writing a voice.

@@ -1,6 +1,6 @@
 //! [`analyze`]: clips in, a [`VoiceProfile`] out.
 
-use super::dsp::{self, median, quantile, semitones, sorted};
+use super::dsp::{self, quantile, semitones, sorted};
 use super::{TimbreError, formants, loudness, pitch, rate};
 use crate::voice::voicefile::VoiceProfile;
 
@@ -9,7 +9,8 @@ pub(crate) const MIN_VOICED_S: f32 = 0.5;
 
 /// Measures a voice over all `clips` (mono `f32` samples in `[-1, 1]` with their rate,
 /// 8–192 kHz): F0 statistics (median, p5/p95, range in semitones, contour habits: slope,
-/// final rise), formants F1–F3 (LPC) and a vocal-tract-length estimate, speaking rate
+/// final rise), formants F1–F3 (LPC), a vocal-tract-length estimate and the mean spectral
+/// envelope, speaking rate
 /// (syllable nuclei per second of speech), integrated loudness.
 ///
 /// Statistics pool the frames of all clips (a long clip weighs more). Loudness is the
@@ -23,7 +24,7 @@ pub fn analyze(clips: &[(&[f32], u32)]) -> Result<VoiceProfile, TimbreError> {
     let _enter = span.enter();
     let mut f0s: Vec<f32> = Vec::new();
     let mut habits: Vec<(f32, f32, f32)> = Vec::new();
-    let mut fmts: [Vec<f32>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    let mut frames = formants::FrameStats::default();
     let mut syllables = 0usize;
     let mut speech_secs = 0.0f64;
     let mut energy = 0.0f64;
@@ -38,11 +39,7 @@ pub fn analyze(clips: &[(&[f32], u32)]) -> Result<VoiceProfile, TimbreError> {
         f0s.extend(track.voiced().map(|v| v.1));
         habits.extend(pitch::contour_habits(&track));
         let x11 = dsp::resample(pcm, rate, formants::RATE)?;
-        for f in formants::frames(&x11, &track) {
-            for (dst, v) in fmts.iter_mut().zip(f) {
-                dst.push(v);
-            }
-        }
+        frames.merge(formants::frames(&x11, &track));
         let n = rate::nuclei(&x16, &track);
         syllables += n.count;
         speech_secs += n.speech_secs;
@@ -71,7 +68,9 @@ pub fn analyze(clips: &[(&[f32], u32)]) -> Result<VoiceProfile, TimbreError> {
     } else {
         (0.0, 0.0)
     };
-    let formants_hz = [median(&fmts[0]), median(&fmts[1]), median(&fmts[2])];
+    let formant =
+        |k: usize| trimmed_log_mean(&frames.formants.iter().map(|f| f[k]).collect::<Vec<_>>());
+    let formants_hz = [formant(0), formant(1), formant(2)];
     let profile = VoiceProfile {
         f0_median_hz: p50,
         f0_p5_hz: p5,
@@ -93,8 +92,13 @@ pub fn analyze(clips: &[(&[f32], u32)]) -> Result<VoiceProfile, TimbreError> {
         },
         voiced_secs,
         speech_secs: speech_secs as f32,
+        envelope_db: frames.envelope(),
     };
-    tracing::debug!(?profile, formant_frames = fmts[0].len(), "voice analyzed");
+    tracing::debug!(
+        ?profile,
+        formant_frames = frames.formants.len(),
+        "voice analyzed"
+    );
     Ok(profile)
 }
 
@@ -107,4 +111,17 @@ pub fn f0_contour(pcm: &[f32], rate: u32) -> Result<Vec<f32>, TimbreError> {
     }
     let x16 = dsp::resample(pcm, rate, pitch::RATE)?;
     Ok(pitch::track(&x16).f0)
+}
+
+/// Geometric mean of the middle 80% (the lowest and highest 10% dropped): a typical
+/// formant frequency over many vowels. (A median jumps between vowel clusters when a few
+/// frames change sides; this does not.)
+fn trimmed_log_mean(v: &[f32]) -> f32 {
+    let s = sorted(v);
+    let cut = s.len() / 10;
+    let mid = &s[cut..s.len() - cut];
+    if mid.is_empty() {
+        return 0.0;
+    }
+    (mid.iter().map(|f| f64::from(*f).ln()).sum::<f64>() / mid.len() as f64).exp() as f32
 }

@@ -39,7 +39,8 @@ pub use analysis::{analyze, f0_contour};
 pub use builtin::{EN_SENTENCES, ZH_SENTENCES, builtin_profile};
 pub use matching::{
     FORMANT_FACTOR_RANGE, LOUDNESS_RANGE_LUFS, MAX_FINAL_RISE_ADJUST_ST, MAX_PITCH_SHIFT_ST,
-    MAX_SLOPE_ADJUST_ST_PER_S, Matched, RANGE_SCALE_RANGE, RATE_FACTOR_RANGE, TimbreMatch,
+    MAX_SLOPE_ADJUST_ST_PER_S, Matched, RANGE_SCALE_RANGE, RATE_FACTOR_RANGE, STRONG_EMPHASIS_LU,
+    TimbreMatch, formant_scale,
 };
 
 #[allow(unused_imports)] // for the doc links above

@@ -13,6 +13,8 @@ pub(crate) const F0_MIN: f32 = 50.0;
 pub(crate) const F0_MAX: f32 = 550.0;
 /// YIN absolute threshold on the cumulative-mean-normalized difference.
 const THRESHOLD: f32 = 0.15;
+/// A dip is taken for the period when it is this close to the deepest dip.
+const DIP_TOLERANCE: f32 = 0.02;
 /// Frames whose best normalized difference stays above this are unvoiced.
 const VOICED_MAX: f32 = 0.3;
 /// Frames this far (dB) below the loud frames (99th percentile) are silence.
@@ -21,6 +23,10 @@ const SILENCE_DB: f32 = 45.0;
 const FLOOR_DB: f32 = -75.0;
 /// The tracker looks at the signal below this (Hz).
 const LOWPASS_HZ: f64 = 1000.0;
+const HIGHPASS_HZ: f64 = 40.0;
+/// Frames further than this (semitones) from the F0 around them, and not an octave off,
+/// are unvoiced.
+const MAX_JUMP_ST: f32 = 7.0;
 /// Voiced runs shorter than this (frames) are dropped.
 const MIN_RUN: usize = 6;
 
@@ -97,8 +103,11 @@ pub(crate) fn track(x: &[f32]) -> F0Track {
 pub(crate) fn raw_track(x: &[f32]) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     // Low-pass first: the difference function then follows the strong low harmonics, not
     // formant ringing that decorrelates as soon as F0 glides (Mandarin tones do, fast).
+    // High-pass too: DC steps and drifts (the built-in voice has some) look like very low
+    // periods.
     let lp = Biquad::lowpass(LOWPASS_HZ, RATE);
-    let x = &lp.run(&lp.run(x))[..];
+    let hp = Biquad::highpass(HIGHPASS_HZ, RATE);
+    let x = &lp.run(&lp.run(&hp.run(x)))[..];
     let tau_min = (RATE as f32 / F0_MAX).floor() as usize;
     let tau_max = (RATE as f32 / F0_MIN).ceil() as usize;
     let frames = x.len() / HOP + 1;
@@ -142,32 +151,38 @@ pub(crate) fn raw_track(x: &[f32]) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
                 1.0
             };
         }
-        let mut best = None;
-        let mut tau = tau_min;
-        while tau <= tau_max {
-            if dn[tau] < THRESHOLD {
-                while tau < tau_max && dn[tau + 1] < dn[tau] {
-                    tau += 1;
-                }
-                best = Some(tau);
-                break;
-            }
-            tau += 1;
+        // Dips (local minima) of the normalized difference. YIN takes the first dip under
+        // the threshold; a first dip much shallower than the deepest is a formant ringing at
+        // a fraction of the period (F1 near 3·F0 after the low-pass), not the period. So:
+        // the first dip within DIP_TOLERANCE of the deepest one.
+        let deepest = (tau_min..tau_max)
+            .filter(|&t| dn[t] <= dn[t - 1] && dn[t] < dn[t + 1])
+            .map(|t| dn[t])
+            .fold(f32::MAX, f32::min);
+        if deepest > VOICED_MAX {
+            *bd = deepest.min(1.0);
+            continue;
         }
-        let tau = match best {
-            Some(t) => t,
-            None => {
-                let t = (tau_min..=tau_max)
-                    .min_by(|&p, &q| dn[p].total_cmp(&dn[q]))
-                    .unwrap_or(tau_min);
-                *bd = dn[t];
-                if dn[t] > VOICED_MAX {
-                    continue;
-                }
-                t
-            }
+        // Weakly periodic frames (no dip under the threshold) take the deepest dip.
+        let limit = if deepest < THRESHOLD {
+            THRESHOLD
+        } else {
+            deepest
+        };
+        let Some(tau) = (tau_min..tau_max).find(|&t| {
+            dn[t] <= dn[t - 1]
+                && dn[t] < dn[t + 1]
+                && dn[t] <= limit
+                && dn[t] <= deepest + DIP_TOLERANCE
+        }) else {
+            continue;
         };
         *bd = dn[tau];
+        // A minimum at the end of the lag range is a slope (a voice bar, a low hum), not a
+        // period.
+        if tau + 1 >= tau_max {
+            continue;
+        }
         // Parabolic refinement of the minimum.
         let refined = if tau > 1 && tau < tau_max {
             let (l, c, r) = (dn[tau - 1], dn[tau], dn[tau + 1]);
@@ -195,7 +210,7 @@ pub(crate) fn raw_track(x: &[f32]) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
 /// Octave-jump repair, median smoothing, short-run removal, gap filling.
 fn clean(mut f0: Vec<f32>) -> Vec<f32> {
     let n = f0.len();
-    // Octave jumps against the local median (±125 ms).
+    // Octave slips and strays against the local median (±125 ms).
     let snapshot = f0.clone();
     for i in 0..n {
         if f0[i] <= 0.0 {
@@ -213,10 +228,14 @@ fn clean(mut f0: Vec<f32>) -> Vec<f32> {
         }
         let m = median(&around);
         let r = f0[i] / m;
-        if r > 1.75 {
+        if (1.8..2.25).contains(&r) {
             f0[i] /= 2.0;
-        } else if r < 0.6 {
+        } else if (0.44..0.56).contains(&r) {
             f0[i] *= 2.0;
+        } else if semitones(m, f0[i]).abs() > MAX_JUMP_ST {
+            // Not an octave slip: something else periodic (formant ringing after the last
+            // glottal pulse, a hum) took over.
+            f0[i] = 0.0;
         }
     }
     // 5-point median over voiced neighbours.
@@ -350,7 +369,8 @@ mod tests {
     #[test]
     #[ignore]
     fn debug_dump() {
-        let mut r = hound::WavReader::open("/tmp/timbre/zh_in.wav").expect("wav");
+        let path = std::env::var("DUMP_WAV").unwrap_or_else(|_| "/tmp/timbre/zh_in.wav".into());
+        let mut r = hound::WavReader::open(path).expect("wav");
         let x: Vec<f32> = r
             .samples::<i16>()
             .map(|s| f32::from(s.expect("s")) / 32768.0)
