@@ -39,9 +39,17 @@ pub fn silero_vad() -> PathBuf {
     dir().join("silero-vad/silero_vad.onnx")
 }
 
-/// Loads ONNX Runtime (once per process) and returns its environment. Checks the file first:
-/// `ort` would panic on a missing library.
+/// The process's ONNX Runtime environment, shared by every model (VAD, Piper voices, probes).
+/// ONNX Runtime allows one environment per process and `ort` refuses to build a second, so
+/// the first is kept here. The library file is checked first (`ort` would panic on a missing
+/// one); a failure is not kept, so the next call tries again (after setup fixed the library).
 pub fn onnx_environment() -> Result<ort::environment::Environment, ModelError> {
+    static ENV: std::sync::Mutex<Option<ort::environment::Environment>> =
+        std::sync::Mutex::new(None);
+    let mut guard = ENV.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(env) = guard.as_ref() {
+        return Ok(env.clone());
+    }
     let lib = onnx_runtime_library();
     if !lib.is_file() {
         return Err(ModelError::OnnxRuntimeMissing(lib));
@@ -50,11 +58,13 @@ pub fn onnx_environment() -> Result<ort::environment::Environment, ModelError> {
         path: lib.clone(),
         reason,
     };
-    ort::init_from(&lib)
+    let env = ort::init_from(&lib)
         .map_err(|e| load_err(e.to_string()))?
         .with_name("anchor")
         .build()
-        .map_err(|e| load_err(e.to_string()))
+        .map_err(|e| load_err(e.to_string()))?;
+    *guard = Some(env.clone());
+    Ok(env)
 }
 
 /// Opens an ONNX model to prove the runtime works; returns its input names.

@@ -10,14 +10,14 @@
 //!
 //! Files: `espeak.rs` (the [`DefaultVoice`] engine and its worker thread), `zh/` (Mandarin
 //! normalization, segmentation, pinyin), `visemes.rs` (espeak-ng phoneme → viseme),
-//! `resample.rs` (22.05 kHz → 48 kHz), `split.rs` ([`split_sentences`]), `wav.rs` ([`write_wav`]).
+//! `resample.rs` (rubato, exact length, no delay: utterances and streams), `split.rs` ([`split_sentences`]), `wav.rs` ([`write_wav`]).
 
 pub mod engine;
 pub mod enroll;
 mod espeak;
 pub mod piper;
 pub mod report;
-mod resample;
+pub mod resample;
 pub mod speaker;
 mod split;
 pub mod timbre;

@@ -26,7 +26,7 @@
 //! hidden sibling (`.NAME.enroll-*`) and renamed into place at the very end: a failed or
 //! interrupted enrollment never leaves a `VOICES/NAME/` behind.
 //!
-//! Files: `decode.rs`, `resample.rs`, `loudness.rs`, `vad.rs`, `segment.rs` (the stages),
+//! Files: `decode.rs`, `loudness.rs`, `vad.rs`, `segment.rs` (the stages),
 //! `pipeline.rs` (one file through them), `analysis.rs` (file verdicts), `report.rs`,
 //! `transcribe.rs`, `dataset.rs`, `progress.rs`, `bench.rs`.
 
@@ -38,7 +38,6 @@ mod loudness;
 mod pipeline;
 mod progress;
 mod report;
-mod resample;
 mod segment;
 mod transcribe;
 mod vad;
@@ -195,12 +194,9 @@ pub enum EnrollError {
         clip: String,
         source: whisper_rs::WhisperError,
     },
-    /// The resampler could not be set up for a sample rate.
+    /// The resampler could not be set up for a sample rate, or failed.
     #[error("cannot resample: {0}")]
-    ResamplerSetup(#[from] rubato::ResamplerConstructionError),
-    /// Resampling failed.
-    #[error("resampling failed: {0}")]
-    Resample(#[from] rubato::ResampleError),
+    Resample(#[from] crate::voice::resample::ResampleError),
     /// Loudness metering failed.
     #[error("loudness measurement failed: {0}")]
     Loudness(#[from] ebur128::Error),
@@ -386,7 +382,8 @@ where
         for (k, clip) in clips.iter_mut().enumerate() {
             let path = staging.path.join(&clip.path);
             let pcm = read_wav(&path)?;
-            let pcm16 = resample::resample_all(&pcm, CLIP_SAMPLE_RATE, transcribe::RATE)?;
+            let pcm16 = crate::voice::resample::resample(&pcm, CLIP_SAMPLE_RATE, transcribe::RATE)
+                .map_err(EnrollError::from)?;
             let text = clean_text(&tr.transcribe(&pcm16, &clip.id)?);
             if text.is_empty() {
                 empty += 1;

@@ -12,10 +12,10 @@ use super::decode::{self, Downmix, OpenError};
 use super::loudness::{self, Meter, Normalized};
 use super::progress::Progress;
 use super::report::{DropReason, DroppedClip, FileReport, StageTimes, Verdict};
-use super::resample::StreamResampler;
 use super::segment::{self, ClipSpan, Cut, Segmenter};
 use super::vad::{self, Region, RegionDetector, Silero, VadStream, WindowFeat};
 use super::{CLIP_SAMPLE_RATE, EnrollError, MIN_SNR_DB};
+use crate::voice::resample::StreamResampler;
 
 /// A clip cut, normalized and written, waiting for the file's verdict.
 #[derive(Debug, Clone)]

@@ -11,9 +11,7 @@
 //! what the model would answer and costs nothing.
 
 use std::path::Path;
-use std::sync::Mutex;
 
-use ort::environment::Environment;
 use ort::session::Session;
 use ort::value::TensorRef;
 
@@ -63,19 +61,6 @@ pub(crate) struct WindowFeat {
     pub periodicity: f32,
 }
 
-/// The process's ONNX Runtime environment. `ort` allows one per process, so it is built once
-/// and kept.
-fn environment() -> Result<Environment, EnrollError> {
-    static ENV: Mutex<Option<Environment>> = Mutex::new(None);
-    let mut guard = ENV.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(env) = guard.as_ref() {
-        return Ok(env.clone());
-    }
-    let env = crate::models::onnx_environment()?;
-    *guard = Some(env.clone());
-    Ok(env)
-}
-
 /// The Silero model with its recurrent state.
 pub(crate) struct Silero {
     session: Session,
@@ -89,7 +74,7 @@ impl Silero {
         if !path.is_file() {
             return Err(crate::models::ModelError::Missing(path.to_path_buf()).into());
         }
-        let env = environment()?;
+        let env = crate::models::onnx_environment()?;
         let model_err = |source: ort::Error| EnrollError::VadModel {
             path: path.to_path_buf(),
             source,

@@ -2,9 +2,7 @@
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
-use ort::environment::Environment;
 use ort::session::{Session, SessionInputValue};
 use ort::value::{Tensor, TensorElementType, ValueType};
 
@@ -15,20 +13,6 @@ const INPUT: &str = "input";
 const INPUT_LENGTHS: &str = "input_lengths";
 const SCALES: &str = "scales";
 const SID: &str = "sid";
-
-/// ONNX Runtime allows one environment per process and `ort` refuses to build a second one,
-/// so the first is kept here and shared by every voice. A failure is not kept: the next load
-/// tries again (after setup fixed the library).
-fn environment() -> Result<Environment, PiperError> {
-    static ENV: Mutex<Option<Environment>> = Mutex::new(None);
-    let mut guard = ENV.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(env) = guard.as_ref() {
-        return Ok(env.clone());
-    }
-    let env = crate::models::onnx_environment()?;
-    *guard = Some(env.clone());
-    Ok(env)
-}
 
 /// What one run gives back.
 #[derive(Debug)]
@@ -72,7 +56,7 @@ impl PiperModel {
         if !path.is_file() {
             return Err(PiperError::ModelMissing(path.to_path_buf()));
         }
-        let env = environment()?;
+        let env = crate::models::onnx_environment()?;
         let onnx = |reason: String| PiperError::Onnx {
             path: path.to_path_buf(),
             reason,

@@ -330,22 +330,9 @@ impl PiperVoice {
     }
 }
 
-/// Resamples to the output rate. `voice::resample` fails when the input length is a whole
-/// number of its 1024-frame blocks (rubato refuses the empty last block it is then given), which
-/// Piper audio — whole frames of 256 samples — often is: such audio gets one zero sample more
-/// and the output is cut back to the exact `round(len * to / from)` samples.
+/// Resamples to the output rate.
 fn to_output_rate(audio: &[f32], from: u32, to: u32) -> Result<Vec<f32>, VoiceError> {
-    const RESAMPLER_BLOCK: usize = 1024;
-    if from == to || audio.is_empty() || !audio.len().is_multiple_of(RESAMPLER_BLOCK) {
-        return resample(audio, from, to);
-    }
-    let expected = (audio.len() as f64 * f64::from(to) / f64::from(from)).round() as usize;
-    let mut padded = Vec::with_capacity(audio.len() + 1);
-    padded.extend_from_slice(audio);
-    padded.push(0.0);
-    let mut out = resample(&padded, from, to)?;
-    out.truncate(expected);
-    Ok(out)
+    Ok(resample(audio, from, to)?)
 }
 
 /// Joins sentence chunks with [`SENTENCE_SILENCE_S`] between them, shifting their timings.

@@ -75,7 +75,7 @@ fn resample_to_16k(pcm: &[f32], sample_rate: u32) -> Result<Vec<f32>, SpeakerErr
         crate::voice::resample::resample(pcm, sample_rate, SAMPLING_RATE).map_err(|source| {
             SpeakerError::Resample {
                 from: sample_rate,
-                source,
+                source: source.into(),
             }
         })?;
     let len = (pcm.len() as u64 * u64::from(SAMPLING_RATE)).div_ceil(u64::from(sample_rate));

@@ -18,22 +18,8 @@ pub(crate) fn check(pcm: &[f32], rate: u32, clip: usize) -> Result<(), TimbreErr
 }
 
 /// Resamples mono audio (band-limited, no delay: times in seconds are kept).
-///
-/// `voice::resample` fails on inputs whose length is a multiple of its 1024-frame block (it
-/// hands rubato an empty final block); such inputs get one zero appended, and the output is
-/// cut back to `round(len * to / from)`.
 pub(crate) fn resample(x: &[f32], from: u32, to: u32) -> Result<Vec<f32>, TimbreError> {
-    const BLOCK: usize = 1024;
-    if from == to || x.is_empty() || x.len() % BLOCK != 0 {
-        return Ok(crate::voice::resample::resample(x, from, to)?);
-    }
-    let expected = (x.len() as f64 * f64::from(to) / f64::from(from)).round() as usize;
-    let mut padded = Vec::with_capacity(x.len() + 1);
-    padded.extend_from_slice(x);
-    padded.push(0.0);
-    let mut out = crate::voice::resample::resample(&padded, from, to)?;
-    out.truncate(expected);
-    Ok(out)
+    Ok(crate::voice::resample::resample(x, from, to).map_err(crate::voice::VoiceError::from)?)
 }
 
 /// Dot product over the common length, in 8 lanes (the compiler vectorizes it).
