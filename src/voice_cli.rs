@@ -112,13 +112,24 @@ pub fn run(cmd: VoiceCmd) -> Result<()> {
 fn enroll_voice(opts: &EnrollOptions) -> Result<enroll::Enrolled> {
     let encoder = SpeakerEncoder::load_default()?;
     enroll::enroll_with(opts, |file: &mut VoiceFile, clips: &[ClipAudio]| {
+        // A spinner for the last step (seconds on a long sample); indicatif draws nothing when
+        // stderr is not a terminal.
+        let spinner = if opts.progress {
+            indicatif::ProgressBar::new_spinner()
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+        spinner.set_message(format!("voice profile of {} clips", clips.len()));
         let audio: Vec<(&[f32], u32)> = clips
             .iter()
             .map(|c| (c.pcm.as_slice(), c.sample_rate))
             .collect();
         file.profile = Some(timbre::analyze(&audio)?);
         let best = &audio[..audio.len().min(EMBEDDING_CLIPS)];
+        spinner.set_message(format!("speaker embedding (GE2E) of {} clips", best.len()));
         file.speaker_embedding = encoder.embed_speaker(best)?;
+        spinner.finish_and_clear();
         Ok::<(), anyhow::Error>(())
     })
 }

@@ -456,7 +456,7 @@ where
     };
     let warnings = warnings(&summary, &files);
     for w in &warnings {
-        tracing::warn!("{w}");
+        tracing::debug!("{w}"); // in the report; callers print them
     }
     let created = format!("{:.0}", jiff::Timestamp::now());
     let mut report = QualityReport {

@@ -462,7 +462,9 @@ pub(crate) fn process_file(
         .fold(0.0, |s, c| s + c.span.speech_end - c.span.speech_start);
     report.dropped_clips = dropped.len();
     dropped.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
-    tracing::info!(
+    // Debug: the verdicts go into the report (and `anchor voice enroll` prints them); an info
+    // line here would be drawn through the progress bars.
+    tracing::debug!(
         verdict = %report.verdict.describe(),
         duration_s,
         speech_s = stats.speech_s,
