@@ -23,6 +23,7 @@ pub mod render;
 pub mod script;
 pub mod server;
 pub mod show;
+pub mod soak;
 pub mod stream;
 pub mod voice;
 

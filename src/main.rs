@@ -165,6 +165,23 @@ enum Command {
         #[arg(long, default_value = "out/bench")]
         out: PathBuf,
     },
+    /// Overnight test: a show in render mode for `--hours` of media, with scripted chat, chat
+    /// floods and a bad script edit, sampling RSS, file descriptors, threads and A/V drift;
+    /// writes OUT/soak.md, soak.json and a plot soak.png.
+    Soak {
+        #[arg(default_value = "scripts/demo.yaml")]
+        script: PathBuf,
+        /// Media hours to run.
+        #[arg(long, default_value_t = 8.0)]
+        hours: f64,
+        /// Media seconds per wall second; 0: as fast as the machine goes.
+        #[arg(long, default_value_t = 0.0)]
+        speed: f64,
+        #[arg(long, default_value = "out/soak")]
+        out: PathBuf,
+        #[command(flatten)]
+        video: VideoArgs,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -386,6 +403,8 @@ fn real_main() -> Result<ExitCode> {
                 watch: !no_watch,
                 restart_on_edit: on_edit == OnEdit::Restart,
                 chat: chat.options(inbox)?,
+                pace: None,
+                progress: None,
             };
             let report = run_show(&script, show, &video, &events);
             if let Some(server) = server
@@ -435,6 +454,8 @@ fn real_main() -> Result<ExitCode> {
                 } else {
                     None
                 },
+                pace: None,
+                progress: None,
             };
             let report = run_show(&script, show, &video, &Events::new())?;
             println!(
@@ -532,6 +553,13 @@ fn real_main() -> Result<ExitCode> {
             Suite::Chat => bench_chat(&script, seconds)?,
             Suite::Voice => voice_cli::bench(seconds / 60.0, &out)?,
         },
+        Command::Soak {
+            script,
+            hours,
+            speed,
+            out,
+            video,
+        } => soak(&script, hours, speed, &out, &video)?,
         Command::Doctor => return Ok(doctor()),
     }
     Ok(ExitCode::SUCCESS)
@@ -554,6 +582,8 @@ struct ShowRun {
     watch: bool,
     restart_on_edit: bool,
     chat: Option<ChatOptions>,
+    pace: Option<f64>,
+    progress: Option<Arc<std::sync::atomic::AtomicU64>>,
 }
 
 fn run_show(
@@ -590,6 +620,8 @@ fn run_show(
         watch: run.watch.then(|| script_path.to_path_buf()),
         restart_on_edit: run.restart_on_edit,
         chat: run.chat,
+        pace: run.pace,
+        progress: run.progress,
     };
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -599,6 +631,52 @@ fn run_show(
     }
     tracing::info!(title = %script.show.title, mode = ?run.mode, width, height, out_width, out_height, fps = video.fps, "starting show");
     Ok(show::run(&script, &avatar, &opts, events, &stop)?)
+}
+
+/// `anchor soak`: the show under faults for `hours` of media; prints the goals.
+fn soak(script: &Path, hours: f64, speed: f64, out: &Path, video: &VideoArgs) -> Result<()> {
+    // A night on air: without --clock-start, the soak starts when the script's schedule next
+    // opens (a show that is off the schedule would only idle).
+    let mut video = video.clone();
+    if video.clock_start.is_none() {
+        let schedule = show::Schedule::new(&Script::load(script)?.show.schedule);
+        let now = jiff::Timestamp::now();
+        if !schedule.on_air(now)
+            && let Some(start) = schedule.next_start(now)
+        {
+            video.clock_start = Some(start.timestamp().to_string());
+        }
+    }
+    let video = &video;
+    let opts = anchor::soak::SoakOptions {
+        script: script.to_path_buf(),
+        hours,
+        speed: (speed > 0.0).then_some(speed),
+        out: out.to_path_buf(),
+        fps: video.fps,
+        seed: video.seed,
+    };
+    let report = anchor::soak::run(&opts, |s| {
+        let run = ShowRun {
+            mode: Mode::Render,
+            outputs: Outputs::File { path: s.recording },
+            seconds: Some(s.seconds),
+            lipsync: None,
+            watch: true,
+            restart_on_edit: false,
+            chat: Some(ChatOptions {
+                inbox: None,
+                replay: Some(s.chat),
+                brain: Default::default(),
+            }),
+            pace: s.pace,
+            progress: Some(s.progress),
+        };
+        run_show(&s.script, run, video, &Events::new()).map_err(Into::into)
+    })?;
+    print!("{}", report.markdown());
+    println!("report: {}", out.join("soak.md").display());
+    Ok(())
 }
 
 fn check(path: &Path, format: Format) -> Result<ExitCode> {

@@ -91,6 +91,12 @@ pub struct ShowOptions {
     pub restart_on_edit: bool,
     /// Viewer chat to answer (None: no chat).
     pub chat: Option<ChatOptions>,
+    /// Render mode: at most this many media seconds per wall second (`None`: as fast as the
+    /// machine goes). `anchor soak --speed`.
+    pub pace: Option<f64>,
+    /// Frames handed to the encoder so far, kept up to date while the show runs, for a
+    /// watcher on another thread (`anchor soak` samples the process at media times by it).
+    pub progress: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
 }
 
 /// Where the show's chat comes from and how it is understood.

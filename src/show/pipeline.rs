@@ -182,6 +182,12 @@ pub fn run(
         if show.audio_end < t1 {
             show.audio_end = t1;
         }
+        if opts.mode == Mode::Render
+            && let Some(pace) = opts.pace.filter(|p| *p > 0.0)
+        {
+            let due = started + Duration::from_secs_f64(t0.secs() / pace);
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        }
         // Frames come back one submission late; their audio waits for them here.
         pending.push_back(samples);
         let r0 = Instant::now();
@@ -194,6 +200,9 @@ pub fn run(
             && let Err(e) = push_frame(&mut encoder, &mut pending, &image.rgba)
         {
             break Err(e);
+        }
+        if let Some(p) = &opts.progress {
+            p.store(encoder.frames(), Ordering::Relaxed);
         }
         show.report.render_wall_secs += (r1 - r0).as_secs_f64();
         show.report.encode_wall_secs += r1.elapsed().as_secs_f64();

@@ -1,0 +1,448 @@
+//! soak: a long show under faults, measured (`anchor soak --hours H --speed X`).
+//!
+//! In: [`SoakOptions`] (a script, media hours, a pace) and the caller's way to run a show
+//! ([`run`] hands it a [`SoakShow`]: a copy of the script to run and watch, the recording's
+//! path, the chat to replay, the pace, a frame counter to keep up to date). The show runs in
+//! render mode, as fast as the machine goes or at `speed` × real time.
+//!
+//! While it runs, a sampler thread reads the process at fixed media times (RSS, open file
+//! descriptors, threads: [`probe`]) and causes the faults of [`plan`] at their media times: two
+//! chat floods of 3,000 messages in 3 s (chatter, abuse, injections) on top of a viewer message
+//! every 15–45 s, and a bad script edit (invalid YAML written over the watched script) fixed
+//! 60 s later. Afterwards the recording is read back ([`recording`]): timestamp continuity of
+//! both streams and the A/V drift at every sample.
+//!
+//! Out: a [`SoakReport`], written as `OUT/soak.json`, `OUT/soak.md` and a plot `OUT/soak.png`
+//! ([`plot`]), with the goals of issue 6: RSS growth after warm-up < 5%, A/V drift at the end
+//! ≤ 1 frame, descriptors and threads flat.
+
+mod plan;
+mod plot;
+mod probe;
+mod recording;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+pub use plan::{BROKEN_EDIT_SECS, FLOOD_MESSAGES, Fault, FaultKind};
+pub use probe::{ProcessSample, sample as sample_process};
+pub use recording::Continuity;
+
+use crate::chat::Replay;
+use crate::show::ShowReport;
+
+/// Share of the media time treated as warm-up (caches, the embedder, the first product
+/// images): RSS growth is measured from its end.
+pub const WARMUP_SHARE: f64 = 0.10;
+/// Goal: RSS growth after warm-up, percent.
+pub const RSS_GROWTH_GOAL_PCT: f64 = 5.0;
+
+/// Errors of a soak.
+#[derive(Debug, thiserror::Error)]
+pub enum SoakError {
+    #[error("the soak needs a positive number of hours (got {0})")]
+    Hours(f64),
+    #[error("cannot read {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    #[error("cannot write {0}: {1}")]
+    Write(PathBuf, std::io::Error),
+    #[error("the show failed: {0}")]
+    Show(String),
+    #[error("cannot read the recording back: {0}")]
+    Probe(String),
+    #[error("cannot draw the plot: {0}")]
+    Plot(String),
+}
+
+/// What to soak.
+#[derive(Debug, Clone)]
+pub struct SoakOptions {
+    pub script: PathBuf,
+    /// Media hours.
+    pub hours: f64,
+    /// Media seconds per wall second (`None`: as fast as the machine goes).
+    pub speed: Option<f64>,
+    /// Output folder (recording, copy of the script, report, plot).
+    pub out: PathBuf,
+    pub fps: u32,
+    /// Seed of the scripted chat.
+    pub seed: u64,
+}
+
+/// What the caller's show gets.
+#[derive(Debug)]
+pub struct SoakShow {
+    /// The copy of the script to run, with hot reload on (the soak breaks and fixes it).
+    pub script: PathBuf,
+    /// The recording to write (MP4).
+    pub recording: PathBuf,
+    /// Media seconds to run.
+    pub seconds: f64,
+    /// Render pace (media seconds per wall second), if any.
+    pub pace: Option<f64>,
+    /// Keep this at the number of frames encoded.
+    pub progress: Arc<AtomicU64>,
+    /// The audience's chat and the floods, at their media times.
+    pub chat: Replay,
+}
+
+/// One reading, at a media time.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    pub media_s: f64,
+    pub wall_s: f64,
+    pub process: ProcessSample,
+    /// Audio end − video end in the recording at this media time (ms).
+    pub av_drift_ms: f64,
+}
+
+/// What a soak measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SoakReport {
+    pub media_hours: f64,
+    pub wall_secs: f64,
+    /// Media seconds per wall second achieved.
+    pub speed: f64,
+    pub fps: u32,
+    pub frames: u64,
+    pub samples: Vec<Sample>,
+    /// The faults, at the media time they were caused.
+    pub faults: Vec<Fault>,
+    /// RSS at the end of warm-up, at the end, and its growth in between (percent).
+    pub rss_warm_mib: f64,
+    pub rss_end_mib: f64,
+    pub rss_max_mib: f64,
+    pub rss_growth_pct: f64,
+    /// Smallest and largest after warm-up.
+    pub fds: (u32, u32),
+    pub threads: (u32, u32),
+    /// Largest |A/V drift| over the samples (ms).
+    pub drift_max_ms: f64,
+    pub continuity: Continuity,
+    /// Events of the show, by type.
+    pub events: BTreeMap<String, usize>,
+    /// Chat messages replayed (audience + floods).
+    pub chat_messages: usize,
+}
+
+impl SoakReport {
+    /// The goals of issue 6, each with whether it was met.
+    pub fn goals(&self) -> Vec<(String, bool)> {
+        let frame_ms = 1000.0 / f64::from(self.fps.max(1));
+        vec![
+            (
+                format!(
+                    "RSS growth after warm-up {:+.1}% (goal < {RSS_GROWTH_GOAL_PCT}%)",
+                    self.rss_growth_pct
+                ),
+                self.rss_growth_pct < RSS_GROWTH_GOAL_PCT,
+            ),
+            (
+                format!(
+                    "A/V drift at the end {:+.1} ms (goal ≤ 1 frame = {frame_ms:.1} ms)",
+                    self.continuity.drift_end_ms
+                ),
+                self.continuity.drift_end_ms.abs() <= frame_ms,
+            ),
+            (
+                format!(
+                    "file descriptors after warm-up {}–{} (flat: within 8)",
+                    self.fds.0, self.fds.1
+                ),
+                self.fds.1 - self.fds.0 <= 8,
+            ),
+            (
+                format!(
+                    "threads after warm-up {}–{} (flat: within 4)",
+                    self.threads.0, self.threads.1
+                ),
+                self.threads.1 - self.threads.0 <= 4,
+            ),
+            (
+                format!(
+                    "recording continuous: {} video gaps, {} audio gaps, {} non-monotonic",
+                    self.continuity.video_gaps,
+                    self.continuity.audio_gaps,
+                    self.continuity.non_monotonic
+                ),
+                self.continuity.video_gaps + self.continuity.audio_gaps == 0
+                    && self.continuity.non_monotonic == 0,
+            ),
+        ]
+    }
+
+    /// The report as Markdown.
+    pub fn markdown(&self) -> String {
+        let mut s = format!(
+            "# Soak: {:.2} h of media in {:.0} s ({:.2}× real time, {} fps, {} frames)\n\n",
+            self.media_hours, self.wall_secs, self.speed, self.fps, self.frames
+        );
+        s.push_str("## Goals\n\n");
+        for (g, ok) in self.goals() {
+            s.push_str(&format!("- {} {g}\n", if ok { "met:" } else { "NOT MET:" }));
+        }
+        s.push_str(&format!(
+            "\nRSS {:.1} MiB after warm-up → {:.1} MiB at the end (max {:.1}); largest |A/V drift| over the samples {:.1} ms (read where both streams have a packet boundary); recording {:.1} s video, {:.1} s audio.\n\n",
+            self.rss_warm_mib,
+            self.rss_end_mib,
+            self.rss_max_mib,
+            self.drift_max_ms,
+            self.continuity.video_secs,
+            self.continuity.audio_secs
+        ));
+        s.push_str("## Faults\n\n| media time | fault |\n|---|---|\n");
+        for f in &self.faults {
+            s.push_str(&format!("| {} | {:?} |\n", clock(f.at), f.kind));
+        }
+        s.push_str(&format!(
+            "\n{} chat messages replayed.\n\n## Events\n\n",
+            self.chat_messages
+        ));
+        for (k, n) in &self.events {
+            s.push_str(&format!("- {k}: {n}\n"));
+        }
+        s.push_str("\nPlot: soak.png (RSS, descriptors, threads, A/V drift; faults in orange).\n");
+        s
+    }
+}
+
+fn clock(secs: f64) -> String {
+    let s = secs.max(0.0) as u64;
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// Media seconds between samples: about 480 samples, every 2–60 s.
+fn sample_every(secs: f64) -> f64 {
+    (secs / 480.0).clamp(2.0, 60.0)
+}
+
+/// Runs a soak: `show` runs the show it is given and returns its report.
+pub fn run<F>(opts: &SoakOptions, show: F) -> Result<SoakReport, SoakError>
+where
+    F: FnOnce(SoakShow) -> Result<ShowReport, Box<dyn std::error::Error + Send + Sync>>,
+{
+    if !(opts.hours.is_finite() && opts.hours > 0.0) {
+        return Err(SoakError::Hours(opts.hours));
+    }
+    let secs = opts.hours * 3600.0;
+    std::fs::create_dir_all(&opts.out).map_err(|e| SoakError::Write(opts.out.clone(), e))?;
+    let script = copy_script(&opts.script, &opts.out.join("script"))?;
+    let original =
+        std::fs::read_to_string(&script).map_err(|e| SoakError::Read(script.clone(), e))?;
+    let faults = plan::faults(secs);
+    let chat = plan::chat(secs, &faults, opts.seed);
+    let chat_messages = chat.len();
+    let recording = opts.out.join("soak.mp4");
+    let progress = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let sampler = {
+        let (progress, stop, script) = (progress.clone(), stop.clone(), script.clone());
+        let (fps, faults) = (opts.fps, faults.clone());
+        std::thread::Builder::new()
+            .name("anchor-soak".into())
+            .spawn(move || {
+                sampler(
+                    &progress, &stop, fps, secs, &faults, &script, &original, started,
+                )
+            })
+            .map_err(|e| SoakError::Show(format!("cannot start the sampler thread: {e}")))?
+    };
+    let result = show(SoakShow {
+        script,
+        recording: recording.clone(),
+        seconds: secs,
+        pace: opts.speed,
+        progress,
+        chat: Replay::from_messages(chat),
+    });
+    stop.store(true, Ordering::Relaxed);
+    let (mut samples, done) = sampler
+        .join()
+        .map_err(|_| SoakError::Show("the sampler thread panicked".into()))?;
+    let wall_secs = started.elapsed().as_secs_f64();
+    let report = result.map_err(|e| SoakError::Show(e.to_string()))?;
+    let at: Vec<f64> = samples.iter().map(|s| s.media_s).collect();
+    let (continuity, drift) = recording::analyze(&recording, opts.fps, &at)?;
+    for (s, d) in samples.iter_mut().zip(drift) {
+        s.av_drift_ms = d;
+    }
+    let r = summarize(
+        opts,
+        report,
+        samples,
+        done,
+        continuity,
+        wall_secs,
+        chat_messages,
+    );
+    write(&opts.out, &r)?;
+    Ok(r)
+}
+
+/// Copies the script's folder (YAML, JSON lines, Markdown: the script and its includes) into
+/// `to`, so the soak can break and fix its copy; returns the copy of the script.
+fn copy_script(script: &Path, to: &Path) -> Result<PathBuf, SoakError> {
+    let from = script.parent().unwrap_or(Path::new("."));
+    let name = script.file_name().ok_or_else(|| {
+        SoakError::Read(script.to_path_buf(), std::io::ErrorKind::NotFound.into())
+    })?;
+    copy_dir(from, to, 3)?;
+    let copy = to.join(name);
+    if !copy.is_file() {
+        return Err(SoakError::Read(
+            script.to_path_buf(),
+            std::io::ErrorKind::NotFound.into(),
+        ));
+    }
+    Ok(copy)
+}
+
+fn copy_dir(from: &Path, to: &Path, depth: u32) -> Result<(), SoakError> {
+    std::fs::create_dir_all(to).map_err(|e| SoakError::Write(to.to_path_buf(), e))?;
+    let entries = std::fs::read_dir(from).map_err(|e| SoakError::Read(from.to_path_buf(), e))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let target = to.join(entry.file_name());
+        if path.is_dir() {
+            if depth > 0 {
+                copy_dir(&path, &target, depth - 1)?;
+            }
+        } else if path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e, "yaml" | "yml" | "jsonl" | "md"))
+        {
+            std::fs::copy(&path, &target).map_err(|e| SoakError::Write(target.clone(), e))?;
+        }
+    }
+    Ok(())
+}
+
+/// The sampler thread: samples at media times, causes the script faults; returns the
+/// samples and the faults as caused.
+#[allow(clippy::too_many_arguments)]
+fn sampler(
+    progress: &AtomicU64,
+    stop: &AtomicBool,
+    fps: u32,
+    secs: f64,
+    faults: &[Fault],
+    script: &Path,
+    original: &str,
+    started: Instant,
+) -> (Vec<Sample>, Vec<Fault>) {
+    let every = sample_every(secs);
+    let mut samples = Vec::new();
+    let mut done = Vec::new();
+    let mut next_sample = 0.0f64;
+    let mut next_fault = 0usize;
+    let take = |media_s: f64, samples: &mut Vec<Sample>| {
+        if let Some(process) = probe::sample() {
+            samples.push(Sample {
+                media_s,
+                wall_s: started.elapsed().as_secs_f64(),
+                process,
+                av_drift_ms: 0.0,
+            });
+        }
+    };
+    loop {
+        let stopping = stop.load(Ordering::Relaxed);
+        let media = progress.load(Ordering::Relaxed) as f64 / f64::from(fps.max(1));
+        // The last sample is one interval before the end, while the show still runs.
+        while media >= next_sample && next_sample < secs {
+            take(media, &mut samples);
+            next_sample += every;
+        }
+        while let Some(f) = faults.get(next_fault).filter(|f| media >= f.at) {
+            next_fault += 1;
+            let write = match f.kind {
+                FaultKind::BadScriptEdit => Some(plan::broken(original)),
+                FaultKind::ScriptFixed => Some(original.to_owned()),
+                FaultKind::ChatFlood => None, // in the replay
+            };
+            if let Some(text) = write
+                && let Err(e) = std::fs::write(script, text)
+            {
+                tracing::warn!(path = %script.display(), error = %e, "soak: cannot edit the script");
+            }
+            tracing::info!(fault = ?f.kind, media_s = media, "soak: fault");
+            done.push(Fault {
+                at: media,
+                kind: f.kind,
+            });
+        }
+        // (No sample at the stop: the show is being torn down by then.)
+        if stopping {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (samples, done)
+}
+
+fn summarize(
+    opts: &SoakOptions,
+    show: ShowReport,
+    samples: Vec<Sample>,
+    faults: Vec<Fault>,
+    continuity: Continuity,
+    wall_secs: f64,
+    chat_messages: usize,
+) -> SoakReport {
+    let media = show.media_secs;
+    let warm_end = WARMUP_SHARE * media;
+    let after: Vec<&Sample> = samples.iter().filter(|s| s.media_s >= warm_end).collect();
+    let warm = after.first().map_or(0.0, |s| s.process.rss_mib);
+    let end = samples.last().map_or(0.0, |s| s.process.rss_mib);
+    let range = |f: fn(&Sample) -> u32| {
+        after
+            .iter()
+            .map(|s| f(s))
+            .fold((u32::MAX, 0), |(lo, hi), v| (lo.min(v), hi.max(v)))
+    };
+    let fix = |r: (u32, u32)| if r.0 > r.1 { (0, 0) } else { r };
+    let mut events = BTreeMap::new();
+    for (_, kind) in &show.events {
+        *events.entry(kind.clone()).or_insert(0) += 1;
+    }
+    SoakReport {
+        media_hours: media / 3600.0,
+        wall_secs,
+        speed: media / wall_secs.max(1e-9),
+        fps: opts.fps,
+        frames: show.frames,
+        rss_warm_mib: warm,
+        rss_end_mib: end,
+        rss_max_mib: samples.iter().fold(0.0, |m, s| m.max(s.process.rss_mib)),
+        rss_growth_pct: if warm > 0.0 {
+            100.0 * (end - warm) / warm
+        } else {
+            0.0
+        },
+        fds: fix(range(|s| s.process.fds)),
+        threads: fix(range(|s| s.process.threads)),
+        drift_max_ms: samples.iter().fold(0.0, |m, s| m.max(s.av_drift_ms.abs())),
+        samples,
+        faults,
+        continuity,
+        events,
+        chat_messages,
+    }
+}
+
+fn write(out: &Path, r: &SoakReport) -> Result<(), SoakError> {
+    let json = out.join("soak.json");
+    let text =
+        serde_json::to_string_pretty(r).map_err(|e| SoakError::Write(json.clone(), e.into()))?;
+    std::fs::write(&json, text).map_err(|e| SoakError::Write(json, e))?;
+    let md = out.join("soak.md");
+    std::fs::write(&md, r.markdown()).map_err(|e| SoakError::Write(md, e))?;
+    plot::draw(&out.join("soak.png"), &r.samples, &r.faults)
+}
