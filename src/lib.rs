@@ -20,6 +20,7 @@ pub mod models;
 pub mod motion;
 #[cfg(feature = "render")]
 pub mod render;
+pub mod room;
 pub mod script;
 pub mod server;
 pub mod show;

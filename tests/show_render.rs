@@ -192,3 +192,85 @@ fn five_second_chinese_show_renders_with_lipsync() {
         "label present (white {white}, dark {dark})"
     );
 }
+
+/// `anchor soak` for 45 s of media at a small size: the show survives both floods and the bad
+/// script edit (rejected, then the fix reloaded), the recording is continuous, the report,
+/// JSON and plot are written, and the samples cover the run.
+#[test]
+fn a_short_soak_survives_its_faults_and_reports() {
+    let dir = common::tempdir().unwrap();
+    let out = dir.path().join("soak");
+    let o = run(anchor()
+        .args(["soak", "scripts/demo.yaml", "--hours", "0.0125", "--out"])
+        .arg(&out)
+        .args([
+            "--width",
+            "160",
+            "--height",
+            "90",
+            "--out-width",
+            "160",
+            "--out-height",
+            "90",
+        ]));
+    assert!(o.status.success(), "soak failed:\n{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("script edit rejected"),
+        "the bad edit was not rejected:\n{err}"
+    );
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("soak.json")).unwrap()).unwrap();
+    let c = &r["continuity"];
+    assert_eq!(c["video_gaps"], 0, "{c}");
+    assert_eq!(c["audio_gaps"], 0, "{c}");
+    assert_eq!(c["non_monotonic"], 0, "{c}");
+    assert!(
+        (c["video_secs"].as_f64().unwrap() - 45.0).abs() < 0.05,
+        "{c}"
+    );
+    assert!(
+        c["drift_end_ms"].as_f64().unwrap().abs() <= 1000.0 / 30.0,
+        "{c}"
+    );
+    let kinds: Vec<&str> = r["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "chat_flood",
+            "bad_script_edit",
+            "script_fixed",
+            "chat_flood"
+        ]
+    );
+    assert!(
+        r["events"]["script_reloaded"].as_u64().unwrap_or(0) >= 1,
+        "{}",
+        r["events"]
+    );
+    let samples = r["samples"].as_array().unwrap();
+    assert!(samples.len() >= 15, "{} samples", samples.len());
+    let last = samples.last().unwrap()["media_s"].as_f64().unwrap();
+    assert!(last > 40.0, "samples stop at {last} s");
+    assert!(
+        samples
+            .iter()
+            .all(|s| s["process"]["threads"].as_u64().unwrap() > 1)
+    );
+    assert!(
+        std::fs::read_to_string(out.join("soak.md"))
+            .unwrap()
+            .contains("## Goals")
+    );
+    let png = std::fs::read(out.join("soak.png")).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "{} bytes",
+        png.len()
+    );
+}
