@@ -73,6 +73,8 @@ mod auth;
 mod chat;
 mod control;
 mod preview;
+#[cfg(test)]
+mod preview_tests;
 mod routes;
 mod sse;
 #[cfg(test)]

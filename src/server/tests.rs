@@ -484,12 +484,14 @@ fn a_second_server_on_the_same_port_says_what_to_do() {
 
 #[test]
 fn an_address_of_another_machine_says_what_to_do() {
-    // 192.0.2.1 (TEST-NET-1) is never an address of this machine.
-    let err = Server::start(
+    // 192.0.2.1 (TEST-NET-1) is never an address of this machine. (Not loopback: tokens.)
+    let mut state = AppState::new(Events::new());
+    state.auth = tokens();
+    let err = Server::start_with(
         ServerConfig {
             bind: "192.0.2.1:8686".parse().unwrap(),
         },
-        Events::new(),
+        state,
     )
     .unwrap_err();
     assert!(matches!(err, ServerError::Bind { .. }), "{err:?}");
