@@ -11,7 +11,6 @@ use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -30,42 +29,39 @@ const CONTROL_TOKEN: &str = "control-token-unused";
 const W: u32 = 640;
 const H: u32 = 360;
 
-/// 12 s of a moving test picture with a tone, encoded once by the live encoder.
-fn hls_fixture() -> &'static (TempDir, PathBuf) {
-    static FIXTURE: OnceLock<(TempDir, PathBuf)> = OnceLock::new();
-    FIXTURE.get_or_init(|| {
-        let dir = crate::testutil::tempdir().unwrap();
-        let hls = dir.path().join("live");
-        let cfg = StreamConfig {
-            frame_width: W,
-            frame_height: H,
-            out_width: W,
-            out_height: H,
-            fps: 30,
-            outputs: Outputs::Live {
-                hls_dir: hls.clone(),
-                recording: dir.path().join("rec.mp4"),
-            },
-            title: "preview test".into(),
-            ai_label: LABEL.into(),
-        };
-        let mut enc = Encoder::start(&cfg).unwrap();
-        let mut sample = 0u64;
-        for n in 0..(12 * 30) {
-            let frame = picture(n);
-            let len = enc.next_audio_len();
-            let audio: Vec<f32> = (0..len as u64)
-                .map(|i| {
-                    let t = (sample + i) as f32 / crate::media::SAMPLE_RATE as f32;
-                    0.2 * (2.0 * std::f32::consts::PI * 440.0 * t).sin()
-                })
-                .collect();
-            sample += len as u64;
-            enc.push(&frame, &audio).unwrap();
-        }
-        enc.finish().unwrap();
-        (dir, hls)
-    })
+/// `secs` of a moving test picture with a tone, written by the live encoder to `DIR/live`.
+fn hls_fixture(secs: u64) -> (TempDir, PathBuf) {
+    let dir = crate::testutil::tempdir().unwrap();
+    let hls = dir.path().join("live");
+    let cfg = StreamConfig {
+        frame_width: W,
+        frame_height: H,
+        out_width: W,
+        out_height: H,
+        fps: 30,
+        outputs: Outputs::Live {
+            hls_dir: hls.clone(),
+            recording: dir.path().join("rec.mp4"),
+        },
+        title: "preview test".into(),
+        ai_label: LABEL.into(),
+    };
+    let mut enc = Encoder::start(&cfg).unwrap();
+    let mut sample = 0u64;
+    for n in 0..secs * 30 {
+        let frame = picture(n);
+        let len = enc.next_audio_len();
+        let audio: Vec<f32> = (0..len as u64)
+            .map(|i| {
+                let t = (sample + i) as f32 / crate::media::SAMPLE_RATE as f32;
+                0.2 * (2.0 * std::f32::consts::PI * 440.0 * t).sin()
+            })
+            .collect();
+        sample += len as u64;
+        enc.push(&frame, &audio).unwrap();
+    }
+    enc.finish().unwrap();
+    (dir, hls)
 }
 
 /// Colour bars that scroll, with a white square that moves: never blank, always changing.
@@ -124,9 +120,9 @@ fn serve(hls: &Path, events: &Events, inbox: Option<crate::chat::Inbox>) -> Serv
 
 #[test]
 fn the_served_playlist_carries_the_ai_label_and_ffprobe_reads_it() {
-    let (_dir, hls) = hls_fixture();
+    let (_dir, hls) = hls_fixture(4);
     let events = Events::new();
-    let server = serve(hls, &events, None);
+    let server = serve(&hls, &events, None);
     let url = format!("http://{}/live/index.m3u8", server.local_addr());
     let out = Command::new("ffprobe")
         .args([
@@ -457,13 +453,13 @@ fn product(id: &str, name: &str, price: f64) -> EventKind {
 
 #[test]
 fn the_preview_page_plays_the_live_hls_in_headless_chromium() {
-    let (_fixture, hls) = hls_fixture();
+    let (_fixture, hls) = hls_fixture(12);
     let events = Events::new();
     let inbox = crate::chat::Inbox::new();
     events.emit(0.0, EventKind::OnAir);
     // Before the page opens: a page opened late still shows the product on air.
     events.emit(0.5, product("rose-01", "玫瑰精华水", 59.0));
-    let server = serve(hls, &events, Some(inbox.clone()));
+    let server = serve(&hls, &events, Some(inbox.clone()));
     let addr = server.local_addr();
     let dir = crate::testutil::tempdir().unwrap();
     let mut browser = Browser::launch(dir.path());
