@@ -96,9 +96,10 @@ fn bad_request(msg: String) -> Response {
         .into_response()
 }
 
-fn parse<T: DeserializeOwned>(body: &[u8], expected: &str) -> Result<T, Response> {
+/// The body as `T`, or a `400` answer saying what was expected.
+fn parse<T: DeserializeOwned>(body: &[u8], expected: &str) -> Result<T, Box<Response>> {
     serde_json::from_slice(body)
-        .map_err(|e| bad_request(format!("expected a JSON body {expected}: {e}")))
+        .map_err(|e| Box::new(bad_request(format!("expected a JSON body {expected}: {e}"))))
 }
 
 /// Sends the command; 202, or 503 when nobody takes it.
@@ -132,7 +133,7 @@ fn send(state: &AppState, cmd: ControlCommand) -> Response {
 pub(super) async fn host(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
     match parse::<HostBody>(&body, r#"{"online": true|false}"#) {
         Ok(b) => send(&state, ControlCommand::HostOnline(b.online)),
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
 
@@ -140,7 +141,7 @@ pub(super) async fn host(State(state): State<AppState>, body: axum::body::Bytes)
 pub(super) async fn product(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
     let b = match parse::<ProductBody>(&body, r#"{"id": "<product id>"}"#) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let id = b.id.trim().to_owned();
     if id.is_empty() {
@@ -175,7 +176,7 @@ fn no_body(state: &AppState, body: &[u8], cmd: ControlCommand) -> Response {
     if !body.iter().all(u8::is_ascii_whitespace)
         && let Err(r) = parse::<Empty>(body, "(none, or {})")
     {
-        return r;
+        return *r;
     }
     send(state, cmd)
 }
@@ -184,7 +185,7 @@ fn no_body(state: &AppState, body: &[u8], cmd: ControlCommand) -> Response {
 pub(super) async fn say(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
     let b = match parse::<SayBody>(&body, r#"{"text": "...", "now": false}"#) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let text = b.text.trim().to_owned();
     if text.is_empty() {
