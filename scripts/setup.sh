@@ -20,6 +20,7 @@ APT_PACKAGES=(
   ffmpeg                                                # encoding, HLS, MP4; ffprobe for tests
   espeak-ng espeak-ng-data libespeak-ng-dev            # the default voice
   fonts-noto-cjk                                        # the on-screen AI label (Chinese)
+  chromium                                              # the preview page test (headless)
   sox unzip python3 python3-pip python3-venv curl ca-certificates
 )
 missing=()
@@ -98,6 +99,22 @@ if need models/resemblyzer/pretrained.pt; then
   extract "$f" "*resemblyzer/pretrained.pt" models/resemblyzer
 fi
 say "models ready: $(ls models | tr '\n' ' ')"
+
+# --- hls.js from npm (the preview page's player; build.rs embeds it) ----------------------
+HLSJS_VERSION=1.7.4
+if need vendor/hls.js/hls.min.js; then
+  say "fetching hls.js $HLSJS_VERSION (npm)"
+  NPM_CACHE="${ANCHOR_CACHE:-$HOME/.cache/anchor}/npm"
+  mkdir -p "$NPM_CACHE" vendor/hls.js
+  if ! command -v npm >/dev/null; then  # not in APT_PACKAGES: NodeSource's nodejs carries npm
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
+  fi
+  tgz="$NPM_CACHE/hls.js-$HLSJS_VERSION.tgz"
+  [ -s "$tgz" ] || (cd "$NPM_CACHE" && npm pack --silent "hls.js@$HLSJS_VERSION" >/dev/null)
+  tar -xmzf "$tgz" -C vendor/hls.js --strip-components=2 package/dist/hls.min.js
+  tar -xmzf "$tgz" -C vendor/hls.js --strip-components=1 package/LICENSE
+fi
 
 # --- Python venv for test fixtures (scripts/make_tiny_piper.py needs onnx and numpy) ------
 VENV="${ANCHOR_CACHE:-$HOME/.cache/anchor}/venv"

@@ -18,7 +18,9 @@ use anchor::chat::moderation::{Incoming, Moderator};
 use anchor::chat::{Inbox, Replay};
 use anchor::events::Events;
 use anchor::script::{CheckReport, Script, ScriptError};
-use anchor::server::{AppState, Server, ServerConfig};
+use anchor::server::{
+    AppState, Auth, CHAT_TOKEN_ENV, CONTROL_TOKEN_ENV, Preview, Server, ServerConfig,
+};
 use anchor::show::{self, ChatOptions, Mode, ShowClock, ShowOptions, ShowReport};
 use anchor::stream::Outputs;
 use anchor::voice::{self, DefaultVoice, Emphasis, Language, Utterance};
@@ -45,9 +47,18 @@ enum Command {
         /// Stop after this many seconds (default: when the rundown ends, or never if it loops).
         #[arg(long)]
         seconds: Option<f64>,
-        /// The local HTTP server (events at /api/events): HOST:PORT, or `off`.
+        /// The local HTTP server (preview page at /, events at /api/events): HOST:PORT, or
+        /// `off`. Any address other than loopback needs both tokens.
         #[arg(long, default_value = "127.0.0.1:8686")]
         http: String,
+        /// Bearer token of the control endpoints (/api/host, /api/product, /api/pause,
+        /// /api/resume, /api/say); default: $ANCHOR_CONTROL_TOKEN. Optional on 127.0.0.1.
+        #[arg(long, value_name = "TOKEN")]
+        control_token: Option<String>,
+        /// Bearer token of chat ingest (/api/chat, /api/chat/ws); default: $ANCHOR_CHAT_TOKEN.
+        /// Optional on 127.0.0.1. The preview page takes it as /?token=TOKEN.
+        #[arg(long, value_name = "TOKEN")]
+        chat_token: Option<String>,
         /// Do not reload the script when it is edited.
         #[arg(long)]
         no_watch: bool,
@@ -373,6 +384,8 @@ fn real_main() -> Result<ExitCode> {
             out,
             seconds,
             http,
+            control_token,
+            chat_token,
             no_watch,
             on_edit,
             lipsync,
@@ -389,8 +402,36 @@ fn real_main() -> Result<ExitCode> {
                 Some(cfg) => {
                     let mut state = AppState::new(events.clone());
                     state.chat = inbox.clone();
+                    state.auth = Auth::from_sources(
+                        control_token,
+                        std::env::var(CONTROL_TOKEN_ENV).ok(),
+                        chat_token,
+                        std::env::var(CHAT_TOKEN_ENV).ok(),
+                    )?;
+                    // The script is read again by the show (which reports its errors); here
+                    // only its AI label and, when it cannot change, its product ids.
+                    let parsed = Script::load(&script).ok();
+                    state.preview = Preview {
+                        hls_dir: Some(out.join("live")),
+                        ai_label: parsed
+                            .as_ref()
+                            .map(|s| s.show.disclosure.clone())
+                            .unwrap_or_default(),
+                    };
+                    if no_watch && let Some(s) = &parsed {
+                        let ids = s.products.iter().map(|p| p.id.clone()).collect();
+                        state.products = Some(Arc::new(std::sync::RwLock::new(ids)));
+                    }
+                    let chat_note = if state.auth.chat.is_some() {
+                        "?token=<chat token>"
+                    } else {
+                        ""
+                    };
                     let server = Server::start_with(cfg, state)?;
-                    println!("events: http://{}/api/events", server.local_addr());
+                    println!(
+                        "preview: http://{}/{chat_note} (events: /api/events)",
+                        server.local_addr()
+                    );
                     Some(server)
                 }
                 None => None,

@@ -3,7 +3,9 @@
 //!
 //! - `POST /api/chat` with JSON `{"user": "u1", "name": "小美", "text": "多少钱", "platform": "douyin"}`
 //!   (`name`, `platform` optional): `202 {"queued":true}`; `400` for JSON that is not a
-//!   message; `413` over 10 KiB; `429` when the inbox is full; `503` when the show has no chat.
+//!   message; `413` over 10 KiB; `429` when the inbox is full; `503` when the show has no chat;
+//!   `401` without the chat token when one is set (`auth.rs`: `Authorization: Bearer <token>`
+//!   or `?token=<token>`; the WebSocket handshake likewise), before anything is queued.
 //! - `GET /api/chat/ws`: each text frame is one message, as the JSON above or plain text
 //!   (then `user` is `ws-N` per connection). Each frame gets a JSON reply
 //!   (`{"queued":true}` or `{"error":"..."}`). Binary frames (not UTF-8 text) are refused with

@@ -1,11 +1,40 @@
-//! server: the local HTTP server (axum) — the show's events out to pages and tools; later chat
-//! in, a preview page and control endpoints.
+//! server: the local HTTP server (axum) — the show's events out to pages and tools, chat in,
+//! operator control in, and a preview page of the live stream.
 //!
-//! In: a [`ServerConfig`] (the address to listen on, [`DEFAULT_BIND`] unless the user passes
-//! `--http ADDR`; `--http off` runs without it) and the show's [`Events`] bus. Out: HTTP on
-//! that address. Every route is listed in [`router`]; today:
+//! In: a [`ServerConfig`] (the address to listen on, [`DEFAULT_BIND`] = `127.0.0.1:8686` unless
+//! the user passes `--http ADDR`; `--http off` runs without it) and an [`AppState`]: the show's
+//! [`Events`] bus, the chat [`Inbox`](crate::chat::Inbox), the sender of [`ControlCommand`]s,
+//! the tokens ([`Auth`]) and what the preview shows ([`Preview`]: the HLS folder, the AI
+//! label). Out: HTTP on that address. Every route is listed in [`router`]:
 //!
-//! - `GET /api/events` — Server-Sent Events (`text/event-stream`), one frame per event:
+//! | route | token | what |
+//! |---|---|---|
+//! | `GET /` | — | the preview page (`preview.rs`) |
+//! | `GET /live/<file>` | — | the live HLS (`index.m3u8` with the AI-label `EXT-X-DATERANGE`, segments) |
+//! | `GET /assets/hls.min.js` | — | hls.js, built in from npm (`build.rs`) |
+//! | `GET /api/events` | — | the event stream (below) |
+//! | `GET /api/state` | — | what is on air now |
+//! | `GET /api/health` | — | `200 {"ok":true}` |
+//! | `POST /api/chat`, `GET /api/chat/ws` | chat | viewer chat in (`chat.rs`) |
+//! | `POST /api/host`, `/api/product`, `/api/pause`, `/api/resume`, `/api/say` | control | operator commands (`control.rs`) |
+//!
+//! Tokens (`auth.rs`): `Authorization: Bearer <token>` (or `?token=<token>`, for the WebSocket
+//! and the page). `anchor run` takes them from `--control-token` / `--chat-token`, else from
+//! `ANCHOR_CONTROL_TOKEN` / `ANCHOR_CHAT_TOKEN`. A route whose token is set refuses requests
+//! without it (`401`, nothing is queued or sent); tokens are compared in constant time. On a
+//! loopback address (the default) tokens are optional, and a route whose token is not set
+//! is open to this machine; on any other address [`Server::start_with`] refuses to start
+//! unless both are set ([`ServerError::TokensRequired`]). Guarded routes also refuse (`403`)
+//! requests a browser sends from a page of another site (`Origin` not this server). The
+//! read-only routes (the page, the HLS, events, state, health) need no token on any address:
+//! they show what the public stream shows.
+//!
+//! The page: open `http://127.0.0.1:8686/` while `anchor run` is on air (`anchor run` prints
+//! the address). With a chat token set, open `http://127.0.0.1:8686/?token=<chat token>` to
+//! use the chat box (the page keeps the token for the tab and sends it as a bearer token).
+//!
+//! The event stream, `GET /api/events`: Server-Sent Events (`text/event-stream`), one frame per
+//! event:
 //!
 //!   ```text
 //!   id: 7
@@ -31,17 +60,21 @@
 //!   keep up gets the events still held and a comment saying how many it missed
 //!   (`: skipped 120 events (this client reads too slowly)`); other clients and the server are
 //!   unaffected. The stream ends when the server shuts down.
-//! - `POST /api/chat`, `GET /api/chat/ws` — viewer chat in (see `chat.rs`).
-//! - `GET /api/health` — `200 {"ok":true}`.
-//! - `GET /api/state` — the [`ShowState`](crate::events::ShowState) as JSON:
-//!   `{"product":{…product_started event…}|null,"last_link":{…link_pushed event…}|null,"on_air":true,"last_event_id":42}`.
+//!
+//! `GET /api/state` answers the [`ShowState`](crate::events::ShowState) as JSON:
+//! `{"product":{…product_started event…}|null,"last_link":{…link_pushed event…}|null,"on_air":true,"last_event_id":42}`.
 //!
 //! Threads: [`Server::start`] binds the socket on the caller's thread (so a taken address is
 //! an error right there), then runs a tokio runtime with [`WORKER_THREADS`] workers on its own
 //! thread `anchor-http`; the show's threads are never blocked by it. [`Server::shutdown`]
 //! ends the event streams, lets requests in flight finish (up to [`SHUTDOWN_GRACE`]) and joins.
 
+mod auth;
 mod chat;
+mod control;
+mod preview;
+#[cfg(test)]
+mod preview_tests;
 mod routes;
 mod sse;
 #[cfg(test)]
@@ -51,6 +84,9 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, ToSocketAddrs};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+pub use auth::{Auth, CHAT_TOKEN_ENV, CONTROL_TOKEN_ENV, InvalidToken};
+pub use control::{ControlCommand, MAX_SAY_BYTES, ProductIds};
+pub use preview::{AI_LABEL_CLASS, DEFAULT_AI_LABEL, Preview, has_hls_js};
 pub use routes::{AppState, router};
 pub use sse::{CLIENT_BUFFER, KEEP_ALIVE};
 
@@ -119,6 +155,16 @@ pub enum ServerError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    /// The server would listen on an address other machines can reach without both tokens.
+    /// Not recoverable: set the tokens or listen on 127.0.0.1.
+    #[error(
+        "refusing to serve HTTP on {addr} without a {}: other machines could control the show or post chat; set --control-token and --chat-token (or ANCHOR_CONTROL_TOKEN and ANCHOR_CHAT_TOKEN, e.g. `export ANCHOR_CONTROL_TOKEN=$(openssl rand -hex 16)`), or listen on this machine only with `--http 127.0.0.1:8686`",
+        missing.iter().map(|m| format!("{m} token")).collect::<Vec<_>>().join(" and a ")
+    )]
+    TokensRequired {
+        addr: SocketAddr,
+        missing: Vec<&'static str>,
+    },
     /// The value of `--http` is neither `off` nor an address.
     #[error("invalid --http value `{value}`: expected HOST:PORT such as 127.0.0.1:8686, or `off`")]
     InvalidAddr { value: String },
@@ -157,8 +203,15 @@ impl Server {
     }
 
     /// Like [`Server::start`] with a prepared state (e.g. with the chat inbox set).
+    ///
+    /// On an address that is not loopback, both tokens of `state.auth` must be set
+    /// ([`ServerError::TokensRequired`]).
     pub fn start_with(cfg: ServerConfig, state: AppState) -> Result<Server, ServerError> {
         let addr = cfg.bind;
+        let missing = state.auth.missing();
+        if !addr.ip().is_loopback() && !missing.is_empty() {
+            return Err(ServerError::TokensRequired { addr, missing });
+        }
         let bind_err = |source: std::io::Error| {
             if source.kind() == std::io::ErrorKind::AddrInUse {
                 ServerError::AddrInUse { addr }
@@ -185,7 +238,18 @@ impl Server {
             .name("anchor-http".into())
             .spawn(move || serve(runtime, listener, app, shutdown))
             .map_err(ServerError::Start)?;
-        tracing::info!("HTTP server on http://{local_addr} (events: /api/events)");
+        tracing::info!("HTTP server on http://{local_addr} (preview page: /, events: /api/events)");
+        if state.preview.hls_dir.is_some() && !has_hls_js() {
+            tracing::warn!(
+                "hls.js is not built into this binary (run scripts/setup.sh, which fetches it from npm, and rebuild): the preview page uses the browser's native HLS playback (Safari, recent Chrome)"
+            );
+        }
+        if !missing.is_empty() {
+            tracing::info!(
+                "no {} token set: those routes are open to this machine (set --control-token / --chat-token to require them)",
+                missing.join(" or ")
+            );
+        }
         Ok(Server {
             local_addr,
             state,

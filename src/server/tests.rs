@@ -484,12 +484,14 @@ fn a_second_server_on_the_same_port_says_what_to_do() {
 
 #[test]
 fn an_address_of_another_machine_says_what_to_do() {
-    // 192.0.2.1 (TEST-NET-1) is never an address of this machine.
-    let err = Server::start(
+    // 192.0.2.1 (TEST-NET-1) is never an address of this machine. (Not loopback: tokens.)
+    let mut state = AppState::new(Events::new());
+    state.auth = tokens();
+    let err = Server::start_with(
         ServerConfig {
             bind: "192.0.2.1:8686".parse().unwrap(),
         },
-        Events::new(),
+        state,
     )
     .unwrap_err();
     assert!(matches!(err, ServerError::Bind { .. }), "{err:?}");
@@ -638,5 +640,360 @@ fn chat_websocket_takes_text_and_survives_invalid_utf8() {
     let _ = bad.read_to_end(&mut rest);
     assert!(inbox.receiver().try_recv().is_err());
     assert_eq!(get(addr, "/api/health").0, 200);
+    server.shutdown().unwrap();
+}
+
+// --- tokens, control, preview ---------------------------------------------------------------
+
+const CONTROL: &str = "control-secret-1";
+const CHAT: &str = "chat-secret-22";
+
+fn tokens() -> Auth {
+    Auth {
+        control: Some(CONTROL.into()),
+        chat: Some(CHAT.into()),
+    }
+}
+
+fn start_state(state: AppState) -> Server {
+    Server::start_with(
+        ServerConfig {
+            bind: "127.0.0.1:0".parse().unwrap(),
+        },
+        state,
+    )
+    .unwrap()
+}
+
+/// A raw HTTP/1.1 POST with extra headers; returns the status and the body.
+fn post_with(addr: SocketAddr, path: &str, body: &[u8], headers: &[(&str, &str)]) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let status = raw.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, body.to_string())
+}
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+#[test]
+fn control_routes_refuse_requests_without_the_control_token_and_send_nothing() {
+    use std::sync::mpsc::TryRecvError;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut state = AppState::new(Events::new());
+    state.auth = tokens();
+    state.control = Some(tx);
+    state.products = Some(std::sync::Arc::new(std::sync::RwLock::new(
+        ["lipstick-01".to_string(), "serum-02".to_string()]
+            .into_iter()
+            .collect(),
+    )));
+    let server = start_state(state);
+    let addr = server.local_addr();
+    let ok = bearer(CONTROL);
+    let cases: [(&str, &str, ControlCommand); 6] = [
+        (
+            "/api/host",
+            r#"{"online":false}"#,
+            ControlCommand::HostOnline(false),
+        ),
+        (
+            "/api/host",
+            r#"{"online":true}"#,
+            ControlCommand::HostOnline(true),
+        ),
+        (
+            "/api/product",
+            r#"{"id":"serum-02"}"#,
+            ControlCommand::SwitchProduct("serum-02".into()),
+        ),
+        ("/api/pause", "", ControlCommand::Pause),
+        ("/api/resume", "{}", ControlCommand::Resume),
+        (
+            "/api/say",
+            r#"{"text":"大家好，小林来了","now":true}"#,
+            ControlCommand::Say {
+                text: "大家好，小林来了".into(),
+                now: true,
+            },
+        ),
+    ];
+    for (path, body, expected) in cases {
+        for headers in [
+            vec![],
+            vec![("Authorization", bearer("control-secret-2"))],
+            vec![("Authorization", bearer(CHAT))],
+            vec![("Authorization", "Basic Y29udHJvbA==".to_string())],
+            vec![("Authorization", bearer(&CONTROL[..CONTROL.len() - 1]))],
+        ] {
+            let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (status, answer) = post_with(addr, path, body.as_bytes(), &h);
+            assert_eq!(status, 401, "{path} with {headers:?}: {answer}");
+            assert!(answer.contains("control token"), "{answer}");
+            assert_eq!(
+                rx.try_recv(),
+                Err(TryRecvError::Empty),
+                "{path}: nothing sent"
+            );
+        }
+        let (status, answer) = post_with(addr, path, body.as_bytes(), &[("Authorization", &ok)]);
+        assert_eq!(status, 202, "{path}: {answer}");
+        assert_eq!(rx.try_recv(), Ok(expected), "{path}");
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    }
+    // Bad requests with the token: 400 with a clear message, nothing sent.
+    for (path, body, says) in [
+        ("/api/host", "online", "expected a JSON body"),
+        ("/api/host", r#"{"online":"yes"}"#, "online"),
+        ("/api/product", r#"{"id":"  "}"#, "empty"),
+        (
+            "/api/product",
+            r#"{"id":"nope-9"}"#,
+            "unknown product `nope-9`",
+        ),
+        ("/api/say", r#"{"text":"   "}"#, "empty"),
+        ("/api/say", r#"{"words":"hi"}"#, "unknown field"),
+        ("/api/pause", "now", "expected a JSON body"),
+    ] {
+        let (status, answer) = post_with(addr, path, body.as_bytes(), &[("Authorization", &ok)]);
+        assert_eq!(status, 400, "{path} {body}: {answer}");
+        assert!(answer.contains(says), "{path} {body}: {answer}");
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    }
+    let long = serde_json::json!({ "text": "长".repeat(MAX_SAY_BYTES) }).to_string();
+    assert_eq!(
+        post_with(addr, "/api/say", long.as_bytes(), &[("Authorization", &ok)]).0,
+        400
+    );
+    // A browser page of another site is refused even with a token; our own page is not.
+    let (status, _) = post_with(
+        addr,
+        "/api/pause",
+        b"",
+        &[("Authorization", &ok), ("Origin", "http://evil.example")],
+    );
+    assert_eq!(status, 403);
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    let own = format!("http://{addr}");
+    let (status, _) = post_with(
+        addr,
+        "/api/pause",
+        b"",
+        &[("Authorization", &ok), ("Origin", &own)],
+    );
+    assert_eq!(status, 202);
+    assert_eq!(rx.try_recv(), Ok(ControlCommand::Pause));
+    // The show stopped listening: 503.
+    drop(rx);
+    assert_eq!(
+        post_with(addr, "/api/pause", b"", &[("Authorization", &ok)]).0,
+        503
+    );
+    server.shutdown().unwrap();
+
+    // No show takes control: 503 (after the token check).
+    let mut state = AppState::new(Events::new());
+    state.auth = tokens();
+    let server = start_state(state);
+    let addr = server.local_addr();
+    assert_eq!(post_with(addr, "/api/resume", b"", &[]).0, 401);
+    let (status, answer) = post_with(addr, "/api/resume", b"", &[("Authorization", &ok)]);
+    assert_eq!(status, 503, "{answer}");
+    assert!(answer.contains("takes no control"), "{answer}");
+    server.shutdown().unwrap();
+}
+
+#[test]
+fn chat_routes_refuse_requests_without_the_chat_token_and_queue_nothing() {
+    let inbox = crate::chat::Inbox::new();
+    let mut state = AppState::new(Events::new());
+    state.auth = tokens();
+    state.chat = Some(inbox.clone());
+    let server = start_state(state);
+    let addr = server.local_addr();
+    let msg = r#"{"user":"u1","text":"多少钱"}"#.as_bytes();
+    for auth in [None, Some(bearer(CONTROL)), Some(bearer("chat-secret-23"))] {
+        let h: Vec<(&str, &str)> = auth.iter().map(|v| ("Authorization", v.as_str())).collect();
+        let (status, answer) = post_with(addr, "/api/chat", msg, &h);
+        assert_eq!(status, 401, "{auth:?}: {answer}");
+        assert!(
+            answer.contains("chat token") && answer.contains("?token="),
+            "{answer}"
+        );
+        assert!(inbox.receiver().try_recv().is_err(), "nothing queued");
+    }
+    // The WebSocket handshake is refused too.
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    write!(
+        s,
+        "GET /api/chat/ws HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .unwrap();
+    let mut line = String::new();
+    BufReader::new(s).read_line(&mut line).unwrap();
+    assert!(line.starts_with("HTTP/1.1 401"), "{line}");
+
+    let (status, _) = post_with(addr, "/api/chat", msg, &[("Authorization", &bearer(CHAT))]);
+    assert_eq!(status, 202);
+    assert_eq!(inbox.receiver().try_recv().expect("queued").text, "多少钱");
+    let (status, _) = post_with(addr, &format!("/api/chat?token={CHAT}"), msg, &[]);
+    assert_eq!(status, 202, "the page's ?token= form");
+    assert!(inbox.receiver().try_recv().is_ok());
+    server.shutdown().unwrap();
+}
+
+#[test]
+fn on_loopback_without_tokens_the_routes_are_open_and_elsewhere_tokens_are_required() {
+    // Loopback, no tokens: allowed (the default setup on one machine).
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut state = AppState::new(Events::new());
+    state.control = Some(tx);
+    let server = start_state(state);
+    let (status, _) = post_with(server.local_addr(), "/api/say", br#"{"text":"hi"}"#, &[]);
+    assert_eq!(status, 202);
+    assert_eq!(
+        rx.try_recv(),
+        Ok(ControlCommand::Say {
+            text: "hi".into(),
+            now: false
+        })
+    );
+    server.shutdown().unwrap();
+
+    // Another address without both tokens: refused before binding, with what to do.
+    for auth in [
+        Auth::default(),
+        Auth {
+            control: Some(CONTROL.into()),
+            chat: None,
+        },
+    ] {
+        let mut state = AppState::new(Events::new());
+        state.auth = auth.clone();
+        let err = Server::start_with(
+            ServerConfig {
+                bind: "0.0.0.0:0".parse().unwrap(),
+            },
+            state,
+        )
+        .unwrap_err();
+        assert!(matches!(err, ServerError::TokensRequired { .. }), "{err:?}");
+        let msg = err.to_string();
+        assert!(msg.contains("chat token"), "{msg}");
+        assert_eq!(
+            msg.contains("control token"),
+            auth.control.is_none(),
+            "{msg}"
+        );
+        for hint in [
+            "--control-token",
+            "ANCHOR_CHAT_TOKEN",
+            "--http 127.0.0.1:8686",
+        ] {
+            assert!(msg.contains(hint), "{msg}");
+        }
+    }
+    // With both tokens it starts.
+    let mut state = AppState::new(Events::new());
+    state.auth = tokens();
+    let server = Server::start_with(
+        ServerConfig {
+            bind: "0.0.0.0:0".parse().unwrap(),
+        },
+        state,
+    )
+    .unwrap();
+    let port = server.local_addr().port();
+    let (status, _) = post_with(
+        format!("127.0.0.1:{port}").parse().unwrap(),
+        "/api/pause",
+        b"",
+        &[],
+    );
+    assert_eq!(status, 401);
+    server.shutdown().unwrap();
+}
+
+#[test]
+fn the_page_and_the_hls_folder_are_served_with_the_ai_label() {
+    let dir = crate::testutil::tempdir().unwrap();
+    let hls = dir.path().join("live");
+    std::fs::create_dir_all(&hls).unwrap();
+    std::fs::write(
+        hls.join("index.m3u8"),
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PROGRAM-DATE-TIME:2026-11-22T00:53:52.123+0000\n#EXTINF:2.000000,\nseg_000000.ts\n",
+    )
+    .unwrap();
+    std::fs::write(hls.join("seg_000000.ts"), [0x47u8; 188]).unwrap();
+    std::fs::write(dir.path().join("secret.ts"), b"no").unwrap();
+    let mut state = AppState::new(Events::new());
+    state.auth = tokens();
+    state.preview = Preview {
+        hls_dir: Some(hls.clone()),
+        ai_label: "本直播由AI数字人主持".into(),
+    };
+    let server = start_state(state);
+    let addr = server.local_addr();
+
+    let resp = request(addr, "/live/index.m3u8", &[("Connection", "close")]);
+    assert_eq!(resp.status, 200);
+    assert_eq!(
+        resp.header("content-type"),
+        Some("application/vnd.apple.mpegurl")
+    );
+    assert!(resp.header("cache-control").unwrap().contains("no-store"));
+    let playlist = resp.body();
+    assert!(
+        playlist.contains("CLASS=\"cn.ai-generated\"")
+            && playlist.contains("X-AI-LABEL=\"本直播由AI数字人主持\""),
+        "{playlist}"
+    );
+    let resp = request(addr, "/live/seg_000000.ts", &[("Connection", "close")]);
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.header("content-type"), Some("video/mp2t"));
+    for bad in [
+        "/live/..%2Fsecret.ts",
+        "/live/.hidden.ts",
+        "/live/index.m3u8.tmp",
+        "/live/nope.ts",
+    ] {
+        assert_eq!(get(addr, bad).0, 404, "{bad}");
+    }
+
+    let resp = request(addr, "/", &[("Connection", "close")]);
+    assert_eq!(resp.status, 200);
+    assert_eq!(
+        resp.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(resp.header("referrer-policy"), Some("no-referrer"));
+    let page = resp.body();
+    assert!(page.contains(r#""hls":"/live/index.m3u8""#), "{page}");
+    assert!(page.contains("本直播由AI数字人主持"));
+    assert!(
+        !page.contains(CHAT) && !page.contains(CONTROL),
+        "no token in the page"
+    );
+    assert_eq!(page.contains("/assets/hls.min.js"), has_hls_js());
+    assert_eq!(
+        get(addr, "/assets/hls.min.js").0,
+        if has_hls_js() { 200 } else { 404 }
+    );
     server.shutdown().unwrap();
 }
