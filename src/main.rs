@@ -19,7 +19,7 @@ use anchor::chat::{Inbox, Replay};
 use anchor::events::Events;
 use anchor::script::{CheckReport, Script, ScriptError};
 use anchor::server::{AppState, Server, ServerConfig};
-use anchor::show::{self, ChatOptions, Mode, ShowClock, ShowOptions, ShowReport};
+use anchor::show::{self, ChatOptions, HostOptions, Mode, ShowClock, ShowOptions, ShowReport};
 use anchor::stream::Outputs;
 use anchor::voice::{self, DefaultVoice, Emphasis, Language, Utterance};
 
@@ -58,6 +58,14 @@ enum Command {
         /// Also write the per-frame lip-sync track (with every spoken sentence) here.
         #[arg(long)]
         lipsync: Option<PathBuf>,
+        /// The human host's feed: an rtmp:// or srt:// URL on a local address that the host
+        /// pushes to (e.g. rtmp://127.0.0.1:1936/live/host), or a URL to pull. While the host
+        /// is live their feed goes out; the avatar covers when it drops.
+        #[arg(long)]
+        host_input: Option<String>,
+        /// Seconds the host may be gone before the avatar takes over the show.
+        #[arg(long, default_value_t = anchor::host::DEFAULT_GRACE.as_secs_f64(), requires = "host_input")]
+        host_grace: f64,
         #[command(flatten)]
         chat: ChatArgs,
         #[command(flatten)]
@@ -359,9 +367,24 @@ fn real_main() -> Result<ExitCode> {
             no_watch,
             on_edit,
             lipsync,
+            host_input,
+            host_grace,
             chat,
             video,
         } => {
+            let host = match host_input {
+                Some(url) => {
+                    if !(host_grace.is_finite() && host_grace >= 0.0) {
+                        bail!("invalid --host-grace {host_grace}: give seconds, e.g. 5");
+                    }
+                    Some(HostOptions {
+                        source: anchor::host::HostSource::parse(&url)?,
+                        grace: std::time::Duration::from_secs_f64(host_grace),
+                        control: anchor::host::HostControl::new(),
+                    })
+                }
+                None => None,
+            };
             let outputs = Outputs::Live {
                 hls_dir: out.join("live"),
                 recording: out.join("recordings").join(format!("{}.mp4", timestamp())),
@@ -386,6 +409,7 @@ fn real_main() -> Result<ExitCode> {
                 watch: !no_watch,
                 restart_on_edit: on_edit == OnEdit::Restart,
                 chat: chat.options(inbox)?,
+                host,
             };
             let report = run_show(&script, show, &video, &events);
             if let Some(server) = server
@@ -435,6 +459,7 @@ fn real_main() -> Result<ExitCode> {
                 } else {
                     None
                 },
+                host: None,
             };
             let report = run_show(&script, show, &video, &Events::new())?;
             println!(
@@ -554,6 +579,7 @@ struct ShowRun {
     watch: bool,
     restart_on_edit: bool,
     chat: Option<ChatOptions>,
+    host: Option<HostOptions>,
 }
 
 fn run_show(
@@ -590,6 +616,7 @@ fn run_show(
         watch: run.watch.then(|| script_path.to_path_buf()),
         restart_on_edit: run.restart_on_edit,
         chat: run.chat,
+        host: run.host,
     };
     let stop = Arc::new(AtomicBool::new(false));
     {
