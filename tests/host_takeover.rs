@@ -22,6 +22,17 @@ const FPS: f64 = 30.0;
 /// The shows run one at a time (each needs the CPU to keep real time).
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// A temp folder, kept when ANCHOR_KEEP_TEST_OUTPUT is set (to look at the frames).
+fn scratch() -> (Option<impl Drop>, PathBuf) {
+    let dir = tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    if std::env::var_os("ANCHOR_KEEP_TEST_OUTPUT").is_some() {
+        std::mem::forget(dir);
+        return (None, path);
+    }
+    (Some(dir), path)
+}
+
 fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
     l.local_addr().expect("address").port()
@@ -173,17 +184,20 @@ fn pts(e: &Value) -> f64 {
     e["pts"].as_f64().expect("pts")
 }
 
-/// All frames of the recording, gray, at `w`x`h`.
-fn gray_frames(file: &Path, w: u32, h: u32) -> Vec<Vec<u8>> {
+/// Small RGB pictures of all frames of the recording (160x90: enough to tell the test pattern
+/// from the avatar and motion from a still).
+fn small_frames(file: &Path) -> Vec<Vec<u8>> {
     let o = Command::new("ffmpeg")
         .args(["-v", "error", "-i"])
         .arg(file)
-        .args(["-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "gray", "-"])
+        .args([
+            "-map", "0:v:0", "-s", "160x90", "-f", "rawvideo", "-pix_fmt", "rgb24", "-",
+        ])
         .output()
         .expect("ffmpeg runs");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     o.stdout
-        .chunks_exact((w * h) as usize)
+        .chunks_exact(160 * 90 * 3)
         .map(<[u8]>::to_vec)
         .collect()
 }
@@ -196,18 +210,59 @@ fn mean_abs_diff(a: &[u8], b: &[u8]) -> f64 {
         / a.len() as f64
 }
 
-/// Runs of frames that repeat the frame before them (mean absolute difference below 0.3 of a
-/// gray level: an encoder refining a still picture, not motion): (first index, length).
-fn frozen_runs(frames: &[Vec<u8>]) -> Vec<(usize, usize)> {
-    let mut runs = Vec::new();
-    let mut start = 0;
-    for i in 1..=frames.len() {
-        let same = i < frames.len() && mean_abs_diff(&frames[i], &frames[i - 1]) < 0.3;
-        if !same {
-            if i - start > 1 {
-                runs.push((start, i - start));
+/// Mean spread between the RGB channels: the test pattern is far more colourful than the
+/// avatar's studio.
+fn colourfulness(rgb: &[u8]) -> f64 {
+    rgb.chunks_exact(3)
+        .map(|p| {
+            let max = p.iter().max().copied().unwrap_or(0);
+            let min = p.iter().min().copied().unwrap_or(0);
+            f64::from(max - min)
+        })
+        .sum::<f64>()
+        / (rgb.len() / 3) as f64
+}
+
+/// What each frame of the recording shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shows {
+    /// The host's test pattern, moving (differs from the frame before).
+    Host,
+    /// The host's picture repeated (a frozen frame: only the encoder refining a still).
+    FrozenHost,
+    Avatar,
+}
+
+fn classify(frames: &[Vec<u8>]) -> Vec<Shows> {
+    let host_level = 40.0;
+    frames
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            if colourfulness(f) < host_level {
+                Shows::Avatar
+            } else if i > 0 && mean_abs_diff(f, &frames[i - 1]) < 1.0 {
+                Shows::FrozenHost
+            } else {
+                Shows::Host
             }
-            start = i;
+        })
+        .collect()
+}
+
+/// Runs of frozen host frames: (first index, length).
+fn frozen_runs(shows: &[Shows]) -> Vec<(usize, usize)> {
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < shows.len() {
+        if shows[i] == Shows::FrozenHost {
+            let start = i;
+            while i < shows.len() && shows[i] == Shows::FrozenHost {
+                i += 1;
+            }
+            runs.push((start, i - start));
+        } else {
+            i += 1;
         }
     }
     runs
@@ -238,15 +293,20 @@ fn assert_constant_format(file: &Path, w: u32, h: u32) {
             "-select_streams",
             "a:0",
             "-show_entries",
-            "frame=sample_rate,channels",
+            "frame=channels,nb_samples:stream=sample_rate",
         ],
         file,
     );
+    assert_eq!(a["streams"][0]["sample_rate"], "48000");
     let frames = a["frames"].as_array().expect("audio frames");
     assert!(frames.len() > 100);
     for f in frames {
-        assert_eq!(f["sample_rate"], "48000");
         assert_eq!(f["channels"].as_u64(), Some(1));
+        assert_eq!(
+            f["nb_samples"].as_u64(),
+            Some(1024),
+            "AAC frames of 1024 samples"
+        );
     }
 }
 
@@ -264,26 +324,12 @@ fn png(file: &Path, t: f64, name: &str) -> PathBuf {
     out
 }
 
-/// Mean saturation-ish measure of a frame: the test pattern is far more colourful than the
-/// avatar's studio.
-fn colourfulness(file: &Path, t: f64, w: u32, h: u32) -> f64 {
-    let rgb = frame_at(file, t, w, h);
-    rgb.chunks_exact(3)
-        .map(|p| {
-            let max = p.iter().max().copied().unwrap_or(0);
-            let min = p.iter().min().copied().unwrap_or(0);
-            f64::from(max - min)
-        })
-        .sum::<f64>()
-        / (w * h) as f64
-}
-
 #[test]
 fn takeover_and_hand_back_on_a_real_host_push() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = tempdir().unwrap();
-    let out = dir.path().join("out");
-    let lipsync = dir.path().join("lipsync.json");
+    let (_dir, path) = scratch();
+    let out = path.join("out");
+    let lipsync = path.join("lipsync.json");
     let port = free_port();
     let mut anchor = anchor_run(&out, port, (640, 360), &lipsync);
     wait_for(&out, "show_started", 1, 60, &mut anchor);
@@ -351,32 +397,36 @@ fn takeover_and_hand_back_on_a_real_host_push() {
 
     // The recording: one size, one frame rate, one audio format all through.
     assert_constant_format(&file, 640, 360);
-    let frames = gray_frames(&file, 640, 360);
-    let runs = frozen_runs(&frames);
-    let longest = runs.iter().map(|r| r.1).max().unwrap_or(1);
+    let frames = small_frames(&file);
+    let shows = classify(&frames);
+    let runs = frozen_runs(&shows);
+    let longest = runs.iter().map(|r| r.1).max().unwrap_or(0);
     assert!(
         (longest as f64) < 2.0 * FPS,
         "a frozen picture of {longest} frames (> one 2 s keyframe interval): {runs:?}"
     );
-    // The frozen run at the drop: from the last host frame to the first avatar frame.
-    let last_host = (since * FPS).round() as usize;
-    let (run_start, run_len) = runs
-        .iter()
-        .copied()
-        .filter(|(s, l)| s + l > last_host && *s <= last_host + 2)
-        .max_by_key(|r| r.1)
-        .unwrap_or((last_host, 1));
-    let first_avatar = (run_start + run_len) as f64 / FPS;
-
-    // The picture: test pattern while the host has the show, the avatar after the drop.
-    let host_t = pts(backs[0]) + 1.0;
-    let avatar_t = first_avatar + 0.5;
-    let c_host = colourfulness(&file, host_t, 640, 360);
-    let c_avatar = colourfulness(&file, avatar_t, 640, 360);
-    assert!(
-        c_host > 2.0 * c_avatar,
-        "host {c_host} vs avatar {c_avatar}"
+    // At the drop: the last moving host frame, then frozen ones, then the avatar.
+    let first_avatar_i = (((since * FPS).round() as usize)..shows.len())
+        .find(|&i| shows[i] == Shows::Avatar)
+        .expect("the avatar after the drop");
+    let last_moving_i = (0..first_avatar_i)
+        .rev()
+        .find(|&i| shows[i] == Shows::Host)
+        .expect("the host before the drop");
+    let first_avatar = first_avatar_i as f64 / FPS;
+    let frozen_at_drop = (first_avatar_i - last_moving_i - 1) as f64 / FPS;
+    assert!(frozen_at_drop < 2.0, "{frozen_at_drop}");
+    // The host's picture while the host has the show (after each hand-back).
+    for back in &backs {
+        let i = ((pts(back) + 1.0) * FPS) as usize;
+        assert_ne!(shows[i], Shows::Avatar, "host picture 1 s after {back}");
+    }
+    assert_eq!(
+        shows[(2.0 * FPS) as usize],
+        Shows::Avatar,
+        "the avatar opens the show"
     );
+    let host_t = pts(backs[0]) + 1.0;
     for (t, name) in [
         (host_t, "1-host.png"),
         (since - 0.1, "2-last-host-frame.png"),
@@ -392,9 +442,9 @@ fn takeover_and_hand_back_on_a_real_host_push() {
     assert!(rms(at(host_t)) > 0.05, "the host's tone is on air");
 
     println!(
-        "takeover (media time): host frames stop at {since:.3} s -> picture to the avatar at {:.3} s (event) / first avatar frame in the recording at {first_avatar:.3} s (+{:.3} s); takeover at {:.3} s (+{:.3} s); hand-off line starts at {line_start:.3} s (+{:.3} s), first word +{:.3} s",
+        "takeover (media time): host frames stop at {since:.3} s -> picture to the avatar at {:.3} s (event) / in the recording: last moving host frame {:.3} s, first avatar frame {first_avatar:.3} s (frozen {frozen_at_drop:.3} s); takeover at {:.3} s (+{:.3} s); hand-off line starts at {line_start:.3} s (+{:.3} s), first word +{:.3} s",
         pts(offline),
-        first_avatar - since,
+        last_moving_i as f64 / FPS,
         pts(takeover),
         pts(takeover) - since,
         line_start - since,
@@ -411,17 +461,14 @@ fn takeover_and_hand_back_on_a_real_host_push() {
         pts(backs[0]) - pts(onlines[0]),
     );
     eprintln!("recording: {}", file.display());
-    if std::env::var_os("ANCHOR_KEEP_TEST_OUTPUT").is_some() {
-        std::mem::forget(dir);
-    }
 }
 
 #[test]
 fn a_1280x720_60fps_feed_without_audio_into_a_960x540_30fps_show() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = tempdir().unwrap();
-    let out = dir.path().join("out");
-    let lipsync = dir.path().join("lipsync.json");
+    let (_dir, path) = scratch();
+    let out = path.join("out");
+    let lipsync = path.join("lipsync.json");
     let port = free_port();
     let mut anchor = anchor_run(&out, port, (960, 540), &lipsync);
     wait_for(&out, "show_started", 1, 60, &mut anchor);
@@ -436,12 +483,11 @@ fn a_1280x720_60fps_feed_without_audio_into_a_960x540_30fps_show() {
     assert_constant_format(&file, 960, 540);
     let back = pts(of_type(&ev, "hand_back")[0]);
     let host_t = back + 1.0;
-    let c_host = colourfulness(&file, host_t, 960, 540);
-    let c_avatar = colourfulness(&file, 0.5, 960, 540);
-    assert!(
-        c_host > 2.0 * c_avatar,
-        "host {c_host} vs avatar {c_avatar}"
-    );
+    let shows = classify(&small_frames(&file));
+    assert_eq!(shows[(0.5 * FPS) as usize], Shows::Avatar);
+    assert_ne!(shows[(host_t * FPS) as usize], Shows::Avatar, "the host's picture");
+    let frozen = frozen_runs(&shows).iter().map(|r| r.1).max().unwrap_or(0);
+    assert!((frozen as f64) < 2.0 * FPS, "{frozen} frozen frames");
     eprintln!(
         "host frame: {}",
         png(&file, host_t, "host-720p60.png").display()
@@ -454,7 +500,4 @@ fn a_1280x720_60fps_feed_without_audio_into_a_960x540_30fps_show() {
         "silence, got rms {}",
         rms(host_audio)
     );
-    if std::env::var_os("ANCHOR_KEEP_TEST_OUTPUT").is_some() {
-        std::mem::forget(dir);
-    }
 }

@@ -141,7 +141,9 @@ pub fn run(
     };
     let mut voice_done = false;
     let limit = opts.seconds.map(MediaTime::from_secs);
-    let started = Instant::now();
+    let wall0 = Instant::now();
+    // Media time 0 on the wall clock (slips when a show with a host feed falls behind).
+    let mut started = wall0;
     let mut frame: u64 = 0;
     let mut pending: VecDeque<Vec<f32>> = VecDeque::new();
     // A frame is in the renderer's pipeline (it returns frames one submission late).
@@ -263,8 +265,13 @@ pub fn run(
         if paced {
             let due =
                 started + Duration::from_secs_f64(t1.secs()).saturating_sub(super::LIVE_LOOKAHEAD);
-            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            let now = Instant::now();
+            if let Some(wait) = due.checked_duration_since(now) {
                 std::thread::sleep(wait);
+            } else if host.is_some() && now - due > super::LIVE_LOOKAHEAD {
+                // Behind the wall clock: never race to catch up, the host's feed arrives in
+                // real time (racing would starve it into frozen frames); the output slips.
+                started += now - due;
             }
         }
     };
@@ -288,7 +295,7 @@ pub fn run(
     report.chat = chat_stats;
     report.frames = frame;
     report.media_secs = end;
-    report.wall_secs = started.elapsed().as_secs_f64();
+    report.wall_secs = wall0.elapsed().as_secs_f64();
     let reason = match (&result, &stats) {
         (Err(e), _) => e.to_string(),
         (_, Err(e)) => e.to_string(),
