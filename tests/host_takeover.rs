@@ -394,6 +394,21 @@ fn takeover_and_hand_back_on_a_real_host_push() {
     let line_start = said["start"].as_f64().unwrap();
     assert!(line_start >= pts(takeover) - 1e-6 && line_start < pts(backs[1]));
     let first_word = said["words"][0]["start"].as_f64().unwrap_or(line_start);
+    // Hand-back at a sentence boundary: no sentence is on air across a hand-back, and none is
+    // said while the host has the show.
+    for s in track["speech"].as_array().unwrap() {
+        let (a, b) = (s["start"].as_f64().unwrap(), s["end"].as_f64().unwrap());
+        for back in &backs {
+            assert!(
+                !(a < pts(back) && pts(back) < b - 1e-6),
+                "{s} across {back}"
+            );
+        }
+        assert!(
+            !(a >= pts(backs[0]) && a < pts(takeover)),
+            "{s} said while the host was on"
+        );
+    }
 
     // The recording: one size, one frame rate, one audio format all through.
     assert_constant_format(&file, 640, 360);
@@ -485,7 +500,11 @@ fn a_1280x720_60fps_feed_without_audio_into_a_960x540_30fps_show() {
     let host_t = back + 1.0;
     let shows = classify(&small_frames(&file));
     assert_eq!(shows[(0.5 * FPS) as usize], Shows::Avatar);
-    assert_ne!(shows[(host_t * FPS) as usize], Shows::Avatar, "the host's picture");
+    assert_ne!(
+        shows[(host_t * FPS) as usize],
+        Shows::Avatar,
+        "the host's picture"
+    );
     let frozen = frozen_runs(&shows).iter().map(|r| r.1).max().unwrap_or(0);
     assert!((frozen as f64) < 2.0 * FPS, "{frozen} frozen frames");
     eprintln!(
