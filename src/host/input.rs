@@ -100,8 +100,8 @@ impl HostInput {
     pub fn start(cfg: HostConfig, control: HostControl) -> Result<HostInput, HostError> {
         if cfg.width < 64
             || cfg.height < 64
-            || cfg.width % 2 != 0
-            || cfg.height % 2 != 0
+            || !cfg.width.is_multiple_of(2)
+            || !cfg.height.is_multiple_of(2)
             || !(1..=120).contains(&cfg.fps)
         {
             return Err(HostError::InvalidFormat {

@@ -10,7 +10,8 @@
 //! - The feed is live while frames arrive; after [`FREEZE_LIMIT`] without one it is offline
 //!   and the picture switches to the avatar (idle) — the last host frame is never repeated
 //!   longer than that, well inside one 2 s keyframe interval.
-//! - The host gets the show once the feed has been live for [`HAND_BACK_STABLE`] (or at once
+//! - The host gets the show once frames have arrived without a gap over [`STABLE_GAP`] for
+//!   [`HAND_BACK_STABLE`] (or at once
 //!   when the operator says `Some(true)`): the avatar is paused, the sentence on air finishes,
 //!   and at that boundary the host's picture and sound go out (`hand_back`).
 //! - When the feed has been gone for the grace period (or the operator says `Some(false)`),
@@ -26,6 +27,8 @@
 pub const FREEZE_LIMIT: f64 = 1.0;
 /// The feed must be live this long (media seconds) before the avatar hands the show back.
 pub const HAND_BACK_STABLE: f64 = 3.0;
+/// A gap between host frames longer than this (media seconds) restarts the stability count.
+pub const STABLE_GAP: f64 = 0.5;
 /// Audio crossfade at every switch of the sound source.
 pub const CROSSFADE: std::time::Duration = std::time::Duration::from_millis(30);
 
@@ -70,7 +73,7 @@ pub enum Action {
     Takeover { reason: Reason },
     /// The host is gone but the schedule keeps the avatar off air: show the off-air card.
     Hold,
-    /// The host has the show from this frame on (`hand_back`).
+    /// The host has the show from this frame on (`hand_back`; also the end of a hold).
     HandBack,
 }
 
@@ -138,10 +141,12 @@ impl Handover {
         let t = tick.t;
         let mut actions = Vec::new();
         if tick.fresh_frame {
+            if t - self.last_frame > STABLE_GAP {
+                self.online_since = t;
+            }
             self.last_frame = t;
             if !self.live {
                 self.live = true;
-                self.online_since = t;
                 actions.push(Action::HostOnline);
             }
         } else if self.live && t - self.last_frame >= FREEZE_LIMIT {
@@ -153,7 +158,11 @@ impl Handover {
         let wants_host = match tick.operator {
             Some(true) => self.live,
             Some(false) => false,
-            None => self.live && t - self.online_since >= HAND_BACK_STABLE,
+            None => {
+                self.live
+                    && t - self.last_frame <= STABLE_GAP
+                    && t - self.online_since >= HAND_BACK_STABLE
+            }
         };
         match self.holder {
             Holder::Avatar => {
@@ -188,7 +197,9 @@ impl Handover {
                 if tick.operator == Some(false) {
                     self.take_over(Reason::Operator, &mut actions);
                 } else if self.live {
+                    // The host is back before the avatar went on: their show again.
                     self.holder = Holder::Host;
+                    actions.push(Action::HandBack);
                 } else if tick.schedule_open && tick.operator.is_none() {
                     self.take_over(Reason::Schedule, &mut actions);
                 }
@@ -323,7 +334,7 @@ mod tests {
     #[test]
     fn a_short_dropout_only_switches_the_picture() {
         let mut h = Handover::new(5.0);
-        let feed = |t: f64| t < 10.0 || t >= 12.0;
+        let feed = |t: f64| !(10.0..12.0).contains(&t);
         let ds = run(&mut h, 0.0, 20.0, feed, None, true, |_| true);
         assert!(first(&ds, |a| *a == Action::HandBack).is_some());
         assert!(first(&ds, |a| matches!(a, Action::Takeover { .. })).is_none());
@@ -366,6 +377,40 @@ mod tests {
                 reason: Reason::Schedule
             }]
         );
+        // Held, and the host is back first: their show again.
+        let mut h = Handover::new(2.0);
+        run(&mut h, 0.0, 12.0, |t| t < 8.0, None, false, |_| true);
+        let ds = run(&mut h, 12.0, 13.0, |_| true, None, false, |_| true);
+        assert_eq!(ds[0].1.actions, [Action::HostOnline, Action::HandBack]);
+        assert_eq!(ds[0].1.picture, Source::Host);
+    }
+
+    fn count(ds: &[(f64, Decision)], f: impl Fn(&Action) -> bool) -> usize {
+        ds.iter()
+            .flat_map(|(_, d)| &d.actions)
+            .filter(|a| f(a))
+            .count()
+    }
+
+    #[test]
+    fn a_flapping_feed_never_flaps_the_show() {
+        // Short drops (1.5 s off every 4 s) from the start: never stable, the avatar keeps it.
+        let mut h = Handover::new(5.0);
+        let ds = run(&mut h, 0.0, 60.0, |t| t % 4.0 < 2.5, None, true, |_| true);
+        assert_eq!(
+            count(&ds, |a| *a == Action::HandBack),
+            0,
+            "never stable 3 s"
+        );
+        assert_eq!(count(&ds, |a| *a == Action::PauseAvatar), 0);
+        // Long drops, short returns (6 s off, 2 s on) after a good start: one hand-back, one
+        // takeover, and no hand-back to a feed that is never stable again.
+        let mut h = Handover::new(5.0);
+        let feed = |t: f64| t < 10.0 || t % 8.0 >= 6.0;
+        let ds = run(&mut h, 0.0, 80.0, feed, None, true, |_| true);
+        assert_eq!(count(&ds, |a| *a == Action::HandBack), 1);
+        assert_eq!(count(&ds, |a| matches!(a, Action::Takeover { .. })), 1);
+        assert_eq!(count(&ds, |a| *a == Action::PauseAvatar), 1);
     }
 
     #[test]

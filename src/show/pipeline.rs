@@ -138,6 +138,7 @@ pub fn run(
         card: CardState::default(),
         audio: VecDeque::new(),
         audio_end: MediaTime::ZERO,
+        held: false,
     };
     let mut voice_done = false;
     let limit = opts.seconds.map(MediaTime::from_secs);
@@ -216,8 +217,8 @@ pub fn run(
         }
         audio_source = audio;
         let r0 = Instant::now();
-        let host_frame = match (picture, host.as_mut()) {
-            (Source::Host, Some(h)) => h.frame(),
+        let host_frame = match (picture, host.as_ref()) {
+            (Source::Host, Some(h)) => h.last.as_deref(),
             _ => None,
         };
         let r1;
@@ -237,7 +238,7 @@ pub fn run(
             }
             r1 = Instant::now();
             pending.push_back(samples);
-            if let Err(e) = push_frame(&mut encoder, &mut pending, &rgba) {
+            if let Err(e) = push_frame(&mut encoder, &mut pending, rgba) {
                 break Err(e);
             }
         } else {
@@ -330,6 +331,8 @@ struct OnAir<'a> {
     audio: VecDeque<f32>,
     /// Media time where the queued audio ends.
     audio_end: MediaTime,
+    /// The host is gone and the schedule holds the show off air (see [`handover`]).
+    held: bool,
 }
 
 impl OnAir<'_> {
@@ -433,6 +436,7 @@ impl OnAir<'_> {
             }
             Action::HandBack => {
                 tracing::info!(pts = t, "host: the host has the show");
+                self.held = false;
                 self.card.at(t, None);
                 self.emit(t, EventKind::HandBack);
             }
@@ -441,6 +445,7 @@ impl OnAir<'_> {
                     pts = t,
                     "host: gone, and the schedule keeps the avatar off air"
                 );
+                self.held = true;
                 let lang = self.director.script().show.language;
                 self.card.at(t, Some(off_air_card(lang, None)));
                 self.emit(t, EventKind::OffAir { until: None });
@@ -469,6 +474,9 @@ impl OnAir<'_> {
                     "host: the avatar takes over"
                 );
                 self.card.at(t, None);
+                if std::mem::take(&mut self.held) {
+                    self.emit(t, EventKind::OnAir);
+                }
                 self.director.resume();
                 self.emit(
                     t,
@@ -791,11 +799,6 @@ impl HostOn {
             avatar_idle,
         });
         (d, audio)
-    }
-
-    /// The host frame to show now (the latest one).
-    fn frame(&self) -> Option<Vec<u8>> {
-        self.last.clone()
     }
 }
 
