@@ -286,7 +286,11 @@ fn supervise(cfg: &HostConfig, shared: &Shared, control: &HostControl) {
             }
             let w = backoff;
             backoff = (backoff * 2).min(PULL_BACKOFF_CAP);
-            tracing::info!("host input: pulling {} again in {w:?}", cfg.source.url());
+            let why = control.status().last_error.unwrap_or_default();
+            tracing::info!(
+                "host input: pulling {} again in {w:?} (last: {why})",
+                cfg.source.url()
+            );
             w
         };
         sleep_unless_stopped(shared, wait);
@@ -436,9 +440,13 @@ fn read_audio(mut pipe: impl Read, shared: &Shared) {
 /// ffmpeg's log: to tracing, and what it says about the feed into the status.
 fn read_log(stderr: impl Read, control: &HostControl) {
     let mut in_input = false;
+    let mut last = String::new();
     for line in BufReader::new(stderr).lines() {
-        let Ok(line) = line else { return };
+        let Ok(line) = line else { break };
         let t = line.trim();
+        if !t.is_empty() {
+            last = t.to_owned();
+        }
         if t.starts_with("Input #0") {
             in_input = true;
             control.update(|s| {
@@ -459,6 +467,10 @@ fn read_log(stderr: impl Read, control: &HostControl) {
         } else {
             tracing::debug!(target: "anchor::host::ffmpeg", "{t}");
         }
+    }
+    // Why the feed ended, as ffmpeg last said it ("Connection refused", "End of file", ...).
+    if !last.is_empty() {
+        control.update(|s| s.last_error = Some(last));
     }
 }
 
