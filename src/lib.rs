@@ -15,6 +15,7 @@ pub mod brain;
 pub mod chat;
 pub mod events;
 pub mod home;
+pub mod host;
 pub mod media;
 pub mod models;
 pub mod motion;

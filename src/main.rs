@@ -21,7 +21,7 @@ use anchor::script::{CheckReport, Script, ScriptError};
 use anchor::server::{
     AppState, Auth, CHAT_TOKEN_ENV, CONTROL_TOKEN_ENV, Preview, Server, ServerConfig,
 };
-use anchor::show::{self, ChatOptions, Mode, ShowClock, ShowOptions, ShowReport};
+use anchor::show::{self, ChatOptions, HostOptions, Mode, ShowClock, ShowOptions, ShowReport};
 use anchor::stream::Outputs;
 use anchor::voice::{self, DefaultVoice, Emphasis, Language, Utterance};
 
@@ -47,10 +47,14 @@ enum Command {
         /// Stop after this many seconds (default: when the rundown ends, or never if it loops).
         #[arg(long)]
         seconds: Option<f64>,
+        /// The room config file: push outputs, host input, HTTP address and tokens (see the
+        /// README). Flags add to (`--push`) or override it.
+        #[arg(long, value_name = "FILE")]
+        room: Option<PathBuf>,
         /// The local HTTP server (preview page at /, events at /api/events): HOST:PORT, or
-        /// `off`. Any address other than loopback needs both tokens.
-        #[arg(long, default_value = "127.0.0.1:8686")]
-        http: String,
+        /// `off` [default: 127.0.0.1:8686]. Any address other than loopback needs both tokens.
+        #[arg(long)]
+        http: Option<String>,
         /// Bearer token of the control endpoints (/api/host, /api/product, /api/pause,
         /// /api/resume, /api/say); default: $ANCHOR_CONTROL_TOKEN. Optional on 127.0.0.1.
         #[arg(long, value_name = "TOKEN")]
@@ -69,6 +73,14 @@ enum Command {
         /// Also write the per-frame lip-sync track (with every spoken sentence) here.
         #[arg(long)]
         lipsync: Option<PathBuf>,
+        /// The human host's feed: an rtmp:// or srt:// URL on a local address that the host
+        /// pushes to (e.g. rtmp://127.0.0.1:1936/live/host), or a URL to pull. While the host
+        /// is live their feed goes out; the avatar covers when it drops.
+        #[arg(long)]
+        host_input: Option<String>,
+        /// Seconds the host may be gone before the avatar takes over the show [default: 5].
+        #[arg(long)]
+        host_grace: Option<f64>,
         #[command(flatten)]
         chat: ChatArgs,
         #[command(flatten)]
@@ -384,14 +396,43 @@ fn real_main() -> Result<ExitCode> {
             out,
             seconds,
             http,
+            room,
             control_token,
             chat_token,
             no_watch,
             on_edit,
             lipsync,
+            host_input,
+            host_grace,
             chat,
             video,
         } => {
+            let room = match &room {
+                Some(path) => anchor::room::Room::load(path)?,
+                None => anchor::room::Room::default(),
+            };
+            let room_http = room.http.clone().unwrap_or_default();
+            let http = http
+                .or(room_http.bind)
+                .unwrap_or_else(|| "127.0.0.1:8686".to_owned());
+            let host_input = host_input.or_else(|| room.host.as_ref().map(|h| h.input.clone()));
+            let host_grace = host_grace
+                .or_else(|| room.host.as_ref().and_then(|h| h.grace))
+                .unwrap_or(anchor::host::DEFAULT_GRACE.as_secs_f64());
+            let (control_tx, control_rx) = crossbeam_channel::unbounded();
+            let host = match host_input {
+                Some(url) => {
+                    if !(host_grace.is_finite() && host_grace >= 0.0) {
+                        bail!("invalid --host-grace {host_grace}: give seconds, e.g. 5");
+                    }
+                    Some(HostOptions {
+                        source: anchor::host::HostSource::parse(&url)?,
+                        grace: std::time::Duration::from_secs_f64(host_grace),
+                        control: anchor::host::HostControl::new(),
+                    })
+                }
+                None => None,
+            };
             let outputs = Outputs::Live {
                 hls_dir: out.join("live"),
                 recording: out.join("recordings").join(format!("{}.mp4", timestamp())),
@@ -402,12 +443,16 @@ fn real_main() -> Result<ExitCode> {
                 Some(cfg) => {
                     let mut state = AppState::new(events.clone());
                     state.chat = inbox.clone();
+                    // Flag, then environment, then the room file.
                     state.auth = Auth::from_sources(
                         control_token,
-                        std::env::var(CONTROL_TOKEN_ENV).ok(),
+                        std::env::var(CONTROL_TOKEN_ENV)
+                            .ok()
+                            .or(room_http.control_token),
                         chat_token,
-                        std::env::var(CHAT_TOKEN_ENV).ok(),
+                        std::env::var(CHAT_TOKEN_ENV).ok().or(room_http.chat_token),
                     )?;
+                    state.control = Some(control_tx);
                     // The script is read again by the show (which reports its errors); here
                     // only its AI label and, when it cannot change, its product ids.
                     let parsed = Script::load(&script).ok();
@@ -446,6 +491,8 @@ fn real_main() -> Result<ExitCode> {
                 chat: chat.options(inbox)?,
                 pace: None,
                 progress: None,
+                host,
+                control: Some(control_rx),
             };
             let report = run_show(&script, show, &video, &events);
             if let Some(server) = server
@@ -497,6 +544,8 @@ fn real_main() -> Result<ExitCode> {
                 },
                 pace: None,
                 progress: None,
+                host: None,
+                control: None,
             };
             let report = run_show(&script, show, &video, &Events::new())?;
             println!(
@@ -625,6 +674,8 @@ struct ShowRun {
     chat: Option<ChatOptions>,
     pace: Option<f64>,
     progress: Option<Arc<std::sync::atomic::AtomicU64>>,
+    host: Option<HostOptions>,
+    control: Option<crossbeam_channel::Receiver<anchor::server::ControlCommand>>,
 }
 
 fn run_show(
@@ -663,6 +714,8 @@ fn run_show(
         chat: run.chat,
         pace: run.pace,
         progress: run.progress,
+        host: run.host,
+        control: run.control,
     };
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -712,6 +765,8 @@ fn soak(script: &Path, hours: f64, speed: f64, out: &Path, video: &VideoArgs) ->
             }),
             pace: s.pace,
             progress: Some(s.progress),
+            host: None,
+            control: None,
         };
         run_show(&s.script, run, video, &Events::new()).map_err(Into::into)
     })?;

@@ -29,7 +29,8 @@
 //!
 //! `time` is RFC 3339 in UTC with millisecond precision. Types (`type` field, snake case):
 //! `show_started`, `product_started`, `product_ended`, `link_pushed`, `disclosure`, `on_air`,
-//! `off_air`, `script_reloaded`, `script_rejected`, `show_ended`; see [`EventKind`].
+//! `off_air`, `script_reloaded`, `script_rejected`, `show_ended`, `chat_reply`, `chat_blocked`,
+//! `host_online`, `host_offline`, `takeover`, `hand_back`; see [`EventKind`].
 
 mod bus;
 mod jsonl;
@@ -108,11 +109,32 @@ pub enum EventKind {
     },
     /// A chat message was blocked by moderation (`kind`: profanity, injection, ...).
     ChatBlocked { user: String, kind: String },
+    /// The human host's feed started arriving (frames flow).
+    HostOnline,
+    /// The host's feed stopped; `since` is the media time of its last frame (the picture
+    /// switched to the avatar at `pts`).
+    HostOffline { since: f64 },
+    /// The avatar took over the show from the host: `reason` is `feed_lost`, `operator` or
+    /// `schedule`; `text` is the hand-off line it opens with (none when off air).
+    Takeover {
+        reason: String,
+        text: Option<String>,
+    },
+    /// The avatar handed the show back to the host (at a sentence boundary).
+    HandBack,
+    /// An operator's control command (`POST /api/pause`, ...) as the show carried it out:
+    /// `command` is `host`, `product`, `pause`, `resume` or `say`; `ok` false when it could not
+    /// be (an unknown product, no host input), with why in `detail`.
+    Operator {
+        command: String,
+        ok: bool,
+        detail: String,
+    },
 }
 
 impl EventKind {
     /// Every value [`EventKind::type_name`] can return, in declaration order.
-    pub const TYPE_NAMES: [&'static str; 12] = [
+    pub const TYPE_NAMES: [&'static str; 17] = [
         "show_started",
         "product_started",
         "product_ended",
@@ -125,6 +147,11 @@ impl EventKind {
         "show_ended",
         "chat_reply",
         "chat_blocked",
+        "host_online",
+        "host_offline",
+        "takeover",
+        "hand_back",
+        "operator",
     ];
 
     /// The `type` tag this kind serializes with, e.g. `"link_pushed"` (also the SSE `event:`
@@ -143,6 +170,11 @@ impl EventKind {
             EventKind::ShowEnded { .. } => "show_ended",
             EventKind::ChatReply { .. } => "chat_reply",
             EventKind::ChatBlocked { .. } => "chat_blocked",
+            EventKind::HostOnline => "host_online",
+            EventKind::HostOffline { .. } => "host_offline",
+            EventKind::Takeover { .. } => "takeover",
+            EventKind::HandBack => "hand_back",
+            EventKind::Operator { .. } => "operator",
         }
     }
 }
@@ -263,6 +295,18 @@ mod tests {
             EventKind::ChatBlocked {
                 user: "u9".into(),
                 kind: "injection".into(),
+            },
+            EventKind::HostOnline,
+            EventKind::HostOffline { since: 12.5 },
+            EventKind::Takeover {
+                reason: "feed_lost".into(),
+                text: Some("主播暂时离开，小林来陪大家".into()),
+            },
+            EventKind::HandBack,
+            EventKind::Operator {
+                command: "product".into(),
+                ok: true,
+                detail: "lipstick-01".into(),
             },
         ]
     }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use glam::Vec3;
 
-pub use overlay::{Card, Overlay};
+pub use overlay::{Card, Overlay, load_font};
 pub use toon::{ToonMaterial, ToonParams};
 
 use crate::avatar::AvatarManifest;

@@ -21,7 +21,7 @@ pub struct AppState {
     pub chat: Option<crate::chat::Inbox>,
     /// Where control commands go (`None`: no show takes them; the control routes answer 503).
     /// The handlers only send; the show drains the receiver.
-    pub control: Option<std::sync::mpsc::Sender<ControlCommand>>,
+    pub control: Option<crossbeam_channel::Sender<ControlCommand>>,
     /// The product ids `POST /api/product` accepts (`None`: any id is passed on).
     pub products: Option<ProductIds>,
     /// The tokens of the control and chat routes.

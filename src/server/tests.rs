@@ -693,8 +693,8 @@ fn bearer(token: &str) -> String {
 
 #[test]
 fn control_routes_refuse_requests_without_the_control_token_and_send_nothing() {
-    use std::sync::mpsc::TryRecvError;
-    let (tx, rx) = std::sync::mpsc::channel();
+    use crossbeam_channel::TryRecvError;
+    let (tx, rx) = crossbeam_channel::unbounded();
     let mut state = AppState::new(Events::new());
     state.auth = tokens();
     state.control = Some(tx);
@@ -861,7 +861,7 @@ fn chat_routes_refuse_requests_without_the_chat_token_and_queue_nothing() {
 #[test]
 fn on_loopback_without_tokens_the_routes_are_open_and_elsewhere_tokens_are_required() {
     // Loopback, no tokens: allowed (the default setup on one machine).
-    let (tx, rx) = std::sync::mpsc::channel();
+    let (tx, rx) = crossbeam_channel::unbounded();
     let mut state = AppState::new(Events::new());
     state.control = Some(tx);
     let server = start_state(state);

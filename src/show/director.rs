@@ -18,9 +18,14 @@
 //! edit the show continues after the segment it just finished (found by product id or line
 //! text in the new rundown) and skips segments already said in this pass of the loop, so a
 //! reload never replays what was said.
+//!
+//! Pause: [`Director::pause`] takes back what is produced but not on air and makes
+//! [`Director::next`] wait (the voice thread produces nothing new) until [`Director::resume`];
+//! the sentence on air is not touched (the frame loop lets it finish). The host hand-over and
+//! the operator's pause use it. [`Director::close`] ends a waiting `next` (shutdown).
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::schedule::{Schedule, ShowClock};
@@ -144,6 +149,10 @@ struct State {
     cut: bool,
     /// Media time of the latest step on air.
     now_pts: f64,
+    /// [`Director::pause`]d: `next` waits.
+    paused: bool,
+    /// [`Director::close`]d: `next` returns `None`.
+    closed: bool,
     /// Set by `apply_pending`, taken by the step produced with it.
     applied: Option<ReloadKind>,
     /// What is on air (from the marks that went on air).
@@ -162,6 +171,8 @@ struct OnAirState {
 #[derive(Debug)]
 pub struct Director {
     state: Mutex<State>,
+    /// Wakes a `next` waiting while paused.
+    wake: Condvar,
 }
 
 impl Director {
@@ -195,9 +206,12 @@ impl Director {
                 epoch: 0,
                 cut: false,
                 now_pts: 0.0,
+                paused: false,
+                closed: false,
                 applied: None,
                 on_air: OnAirState::default(),
             }),
+            wake: Condvar::new(),
         }
     }
 
@@ -223,8 +237,15 @@ impl Director {
 
     /// The next step, or `None` when the show is over (the end of a rundown that does not
     /// loop).
+    /// While [`Director::pause`]d this waits for [`Director::resume`] (or `close`).
     pub fn next(&self) -> Option<Planned> {
         let mut s = self.lock();
+        while s.paused && !s.closed {
+            s = self.wake.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+        if s.closed {
+            return None;
+        }
         let before = s.d.clone();
         let item = s.produce()?;
         let seq = s.next_seq;
@@ -274,6 +295,61 @@ impl Director {
             }
         }
         Started { reload_applied }
+    }
+
+    /// Pauses the show: what is produced but not on air is taken back (its clips are dropped by
+    /// epoch) and [`Director::next`] waits until [`Director::resume`]. The sentence on air is
+    /// left to finish. Pausing twice is the same as once.
+    pub fn pause(&self) {
+        let mut s = self.lock();
+        if !s.paused {
+            s.paused = true;
+            s.rewind();
+        }
+    }
+
+    /// Resumes after [`Director::pause`]: the rundown continues with the first step not said
+    /// (after anything [`Director::insert`]ed meanwhile).
+    pub fn resume(&self) {
+        self.lock().paused = false;
+        self.wake.notify_all();
+    }
+
+    /// The operator's product switch: what is produced but not on air is taken back and the
+    /// rundown continues from the start of product `id`'s segment (the sentence on air
+    /// finishes first; inserted replies not yet said come first). `false` when the script has
+    /// no segment for that product.
+    pub fn switch_product(&self, id: &str) -> bool {
+        let mut s = self.lock();
+        let key = SegmentKey::Product(id.to_owned());
+        let Some(seg) = s.d.plan.iter().position(|p| p.key == key) else {
+            return false;
+        };
+        s.rewind();
+        s.d.pos = Pos { seg, step: 0 };
+        s.d.skip_played = false;
+        s.d.finished = false;
+        drop(s);
+        self.wake.notify_all();
+        true
+    }
+
+    /// True between [`Director::pause`] and [`Director::resume`].
+    pub fn is_paused(&self) -> bool {
+        self.lock().paused
+    }
+
+    /// Shutdown: [`Director::next`] returns `None` from now on, also when waiting in a pause.
+    pub fn close(&self) {
+        self.lock().closed = true;
+        self.wake.notify_all();
+    }
+
+    /// Whether the `schedule` lets the avatar be on air at media time `pts` (always for a
+    /// one-pass render, which ignores the schedule).
+    pub fn schedule_open(&self, pts: f64) -> bool {
+        let s = self.lock();
+        !s.loop_allowed || s.schedule.on_air(s.clock.at(pts))
     }
 
     /// The frame loop's media time (called every frame): the on-air clock between steps.

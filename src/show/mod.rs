@@ -18,9 +18,20 @@
 //!
 //! Chat replies (the brain) enter through [`Director::insert`]: at the next sentence boundary
 //! or at once (the sentence on air fades out and is said again after the reply).
+//!
+//! With a human host ([`ShowOptions::host`], [`crate::host`]) the frame loop polls the host's
+//! feed every frame and [`handover`] decides whose picture and sound go out, before the
+//! encoder, so the one encoder's size, frame rate and audio format never change. While the
+//! host has the show the avatar is not rendered and the [`Director`] is paused; when the feed
+//! stops the picture switches to the idle avatar within [`handover::FREEZE_LIMIT`], and after
+//! the grace period the avatar takes over with a hand-off line and continues the rundown; when
+//! the host is back and stable, the avatar finishes its sentence and hands back. Switches of
+//! the sound are crossfaded ([`handover::CROSSFADE`]). Events: `host_online`, `host_offline`,
+//! `takeover`, `hand_back`.
 
 pub mod bench;
 pub mod director;
+pub mod handover;
 #[cfg(feature = "render")]
 mod pipeline;
 pub mod reload;
@@ -32,6 +43,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use director::{Director, InsertAt, ReloadKind};
+pub use handover::Handover;
 #[cfg(feature = "render")]
 pub use pipeline::{run, sidecar_path};
 pub use schedule::{Schedule, ShowClock};
@@ -97,6 +109,23 @@ pub struct ShowOptions {
     /// Frames handed to the encoder so far, kept up to date while the show runs, for a
     /// watcher on another thread (`anchor soak` samples the process at media times by it).
     pub progress: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    /// The operator's commands (`POST /api/pause`, ...; the HTTP server holds the sender),
+    /// applied at the next frame.
+    pub control: Option<crossbeam_channel::Receiver<crate::server::ControlCommand>>,
+    /// The human host's feed (None: the avatar alone). With a host input the frame loop is
+    /// paced to the wall clock in both modes (the feed is live).
+    pub host: Option<HostOptions>,
+}
+
+/// The human host's feed and the hand-over settings (see [`handover`]).
+#[derive(Debug, Clone)]
+pub struct HostOptions {
+    pub source: crate::host::HostSource,
+    /// How long the host may be gone before the avatar takes over (default
+    /// [`crate::host::DEFAULT_GRACE`]).
+    pub grace: Duration,
+    /// The operator's override and the feed's status (the HTTP server holds a clone).
+    pub control: crate::host::HostControl,
 }
 
 /// Where the show's chat comes from and how it is understood.
@@ -144,6 +173,9 @@ pub enum ShowError {
     Render(#[from] RenderError),
     #[error(transparent)]
     Stream(#[from] StreamError),
+    /// The host input could not start (bad `--host-input`, no ffmpeg).
+    #[error(transparent)]
+    Host(#[from] crate::host::HostError),
     /// The build has no renderer (built with `--no-default-features`).
     #[error("this anchor was built without the renderer; rebuild with default features")]
     NoRenderer,

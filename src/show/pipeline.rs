@@ -9,14 +9,16 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{RecvTimeoutError, Sender, bounded};
 
 use super::director::{Director, Planned};
+use super::handover::{self, Action, Handover, Source, Tick};
 use super::reload::ReloadWatcher;
 use super::timeline::{Item, Mark};
 use super::{Mode, ShowError, ShowOptions, ShowReport};
 use crate::avatar::AvatarManifest;
 use crate::events::{EventKind, Events, JsonlLog, Webhook};
+use crate::host::{HostConfig, HostInput};
 use crate::media::{MediaTime, SAMPLE_RATE};
 use crate::motion::{Animator, Emotion, Gesture};
-use crate::render::{Card, RenderConfig, Renderer};
+use crate::render::{Card, Overlay, RenderConfig, Renderer};
 use crate::script::Script;
 use crate::stream::{Chapter, Encoder, StreamConfig};
 use crate::voice::{Emphasis, Language, SpeechChunk, Synthesizer, Utterance};
@@ -59,6 +61,8 @@ pub fn run(
     let voice = crate::voice::engine::open(&script.show.voice, Some(script_dir), None)?;
     let loop_allowed = opts.mode == Mode::Live || opts.seconds.is_some();
     let director = Arc::new(Director::new(script.clone(), opts.clock, loop_allowed));
+    // An early return below ends a voice thread waiting in a pause.
+    let _close = CloseOnDrop(&director);
     let (tx, rx) = bounded::<Clip>(super::AHEAD_CLIPS);
     let producer_stop = Arc::new(AtomicBool::new(false));
     let producer = {
@@ -107,6 +111,12 @@ pub fn run(
         ai_label: script.show.disclosure.clone(),
     };
     let mut encoder = Encoder::start(&stream_cfg)?;
+    let mut host = match &opts.host {
+        Some(h) => Some(HostOn::start(h, opts, script)?),
+        None => None,
+    };
+    // With a live feed the loop follows the wall clock, in both modes.
+    let paced = opts.mode == Mode::Live || host.is_some();
     events.emit(
         0.0,
         EventKind::ShowStarted {
@@ -128,12 +138,20 @@ pub fn run(
         card: CardState::default(),
         audio: VecDeque::new(),
         audio_end: MediaTime::ZERO,
+        held: false,
+        host_paused: false,
+        operator_paused: false,
     };
     let mut voice_done = false;
     let limit = opts.seconds.map(MediaTime::from_secs);
-    let started = Instant::now();
+    let wall0 = Instant::now();
+    // Media time 0 on the wall clock (slips when a show with a host feed falls behind).
+    let mut started = wall0;
     let mut frame: u64 = 0;
     let mut pending: VecDeque<Vec<f32>> = VecDeque::new();
+    // A frame is in the renderer's pipeline (it returns frames one submission late).
+    let mut in_flight = false;
+    let mut audio_source = Source::Avatar;
     let result = loop {
         if stop.load(Ordering::Relaxed) {
             break Ok(());
@@ -146,17 +164,36 @@ pub fn run(
             break Ok(());
         }
         director.tick(t0.secs());
+        if let Some(rx) = &opts.control {
+            let host_control = opts.host.as_ref().map(|h| &h.control);
+            for cmd in rx.try_iter() {
+                show.control(cmd, host_control, t0.secs());
+            }
+        }
         if director.take_cut() {
             show.cut(t1);
         }
-        // Fill the audio queue up to the end of this frame.
-        while show.audio_end < t1 && !voice_done {
-            let clip = match opts.mode {
-                Mode::Render => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-                Mode::Live => {
-                    let due = started + Duration::from_secs_f64(t0.secs());
-                    rx.recv_timeout(due.saturating_duration_since(Instant::now()))
+        let n = (t1.0 - t0.0) as usize;
+        // The host's feed: who has the show, whose picture and sound go out.
+        let (picture, audio, host_audio) = match host.as_mut() {
+            Some(h) => {
+                let (d, host_audio) = h.tick(t0, n, &director, show.audio_end <= t0);
+                for action in d.actions {
+                    show.handover(action, t0.secs());
                 }
+                (d.picture, d.audio, host_audio)
+            }
+            None => (Source::Avatar, Source::Avatar, Vec::new()),
+        };
+        // Fill the avatar's audio queue up to the end of this frame (not while it is paused:
+        // nothing new comes, and what is queued plays out).
+        while show.audio_end < t1 && !voice_done && audio == Source::Avatar && !director.is_paused()
+        {
+            let clip = if paced {
+                let due = started + Duration::from_secs_f64(t0.secs());
+                rx.recv_timeout(due.saturating_duration_since(Instant::now()))
+            } else {
+                rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
             };
             match clip {
                 Ok(clip) => show.take(clip),
@@ -176,30 +213,62 @@ pub fn run(
             renderer.set_card(card.as_ref());
         }
         let pose = show.animator.pose_at(t);
-        let n = (t1.0 - t0.0) as usize;
         let mut samples: Vec<f32> = show.audio.drain(..n.min(show.audio.len())).collect();
         samples.resize(n, 0.0);
         if show.audio_end < t1 {
             show.audio_end = t1;
         }
+        if audio == Source::Host {
+            samples = host_audio_with_fade(samples, host_audio, audio_source);
+        } else if audio_source == Source::Host && !host_audio.is_empty() {
+            handover::crossfade(&host_audio, &mut samples);
+        }
+        audio_source = audio;
         if opts.mode == Mode::Render
             && let Some(pace) = opts.pace.filter(|p| *p > 0.0)
         {
             let due = started + Duration::from_secs_f64(t0.secs() / pace);
             std::thread::sleep(due.saturating_duration_since(Instant::now()));
         }
-        // Frames come back one submission late; their audio waits for them here.
-        pending.push_back(samples);
         let r0 = Instant::now();
-        let image = match renderer.submit(&pose) {
-            Ok(f) => f,
-            Err(e) => break Err(ShowError::from(e)),
+        let host_frame = match (picture, host.as_ref()) {
+            (Source::Host, Some(h)) => h.last.as_deref(),
+            _ => None,
         };
-        let r1 = Instant::now();
-        if let Some(image) = image
-            && let Err(e) = push_frame(&mut encoder, &mut pending, &image.rgba)
-        {
-            break Err(e);
+        let r1;
+        if let Some(rgba) = host_frame {
+            // The host's frame goes out now; an avatar frame still in the renderer first.
+            if in_flight {
+                in_flight = false;
+                match renderer.flush() {
+                    Ok(Some(image)) => {
+                        if let Err(e) = push_frame(&mut encoder, &mut pending, &image.rgba) {
+                            break Err(e);
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => break Err(ShowError::from(e)),
+                }
+            }
+            r1 = Instant::now();
+            pending.push_back(samples);
+            if let Err(e) = push_frame(&mut encoder, &mut pending, rgba) {
+                break Err(e);
+            }
+        } else {
+            // Frames come back one submission late; their audio waits for them here.
+            pending.push_back(samples);
+            let image = match renderer.submit(&pose) {
+                Ok(f) => f,
+                Err(e) => break Err(ShowError::from(e)),
+            };
+            in_flight = true;
+            r1 = Instant::now();
+            if let Some(image) = image
+                && let Err(e) = push_frame(&mut encoder, &mut pending, &image.rgba)
+            {
+                break Err(e);
+            }
         }
         if let Some(p) = &opts.progress {
             p.store(encoder.frames(), Ordering::Relaxed);
@@ -211,11 +280,16 @@ pub fn run(
         }
         show.animator.forget_before(t - 2.0);
         frame += 1;
-        if opts.mode == Mode::Live {
+        if paced {
             let due =
                 started + Duration::from_secs_f64(t1.secs()).saturating_sub(super::LIVE_LOOKAHEAD);
-            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            let now = Instant::now();
+            if let Some(wait) = due.checked_duration_since(now) {
                 std::thread::sleep(wait);
+            } else if host.is_some() && now - due > super::LIVE_LOOKAHEAD {
+                // Behind the wall clock: never race to catch up, the host's feed arrives in
+                // real time (racing would starve it into frozen frames); the output slips.
+                started += now - due;
             }
         }
     };
@@ -224,10 +298,12 @@ pub fn run(
         Some(image) => push_frame(&mut encoder, &mut pending, &image.rgba),
         None => Ok(()),
     });
+    drop(host);
     drop(watcher);
     chat_stop.store(true, Ordering::Relaxed);
     let chat_stats = desk.and_then(|d| d.join().ok());
     producer_stop.store(true, Ordering::Relaxed);
+    director.close();
     drop(rx);
     let _ = producer.join();
     let stats = encoder.finish();
@@ -237,7 +313,7 @@ pub fn run(
     report.chat = chat_stats;
     report.frames = frame;
     report.media_secs = end;
-    report.wall_secs = started.elapsed().as_secs_f64();
+    report.wall_secs = wall0.elapsed().as_secs_f64();
     let reason = match (&result, &stats) {
         (Err(e), _) => e.to_string(),
         (_, Err(e)) => e.to_string(),
@@ -272,6 +348,12 @@ struct OnAir<'a> {
     audio: VecDeque<f32>,
     /// Media time where the queued audio ends.
     audio_end: MediaTime,
+    /// The host is gone and the schedule holds the show off air (see [`handover`]).
+    held: bool,
+    /// The director is paused because the host has the show / because the operator said so;
+    /// it resumes only when neither holds.
+    host_paused: bool,
+    operator_paused: bool,
 }
 
 impl OnAir<'_> {
@@ -348,6 +430,170 @@ impl OnAir<'_> {
             }
             ClipKind::Silence(n) => self.silence(n),
             ClipKind::Mark(mark) => self.mark(at, mark),
+        }
+    }
+
+    /// Carries out a hand-over decision at media time `t` (see [`handover`]).
+    fn resume_unless_held(&self) {
+        if !self.host_paused && !self.operator_paused {
+            self.director.resume();
+        }
+    }
+
+    /// Carries out an operator's command and says so on the event bus.
+    fn control(
+        &mut self,
+        cmd: crate::server::ControlCommand,
+        host: Option<&crate::host::HostControl>,
+        t: f64,
+    ) {
+        use crate::server::ControlCommand as C;
+        let name = cmd.name();
+        let (ok, detail) = match cmd {
+            C::HostOnline(online) => match host {
+                Some(h) => {
+                    h.set_operator(Some(online));
+                    (
+                        true,
+                        format!("host {}", if online { "on air" } else { "off air" }),
+                    )
+                }
+                None => (false, "no host input (start with --host-input)".to_owned()),
+            },
+            C::SwitchProduct(id) => {
+                let ok = self.director.switch_product(&id);
+                (
+                    ok,
+                    if ok {
+                        id
+                    } else {
+                        format!("no segment for product `{id}`")
+                    },
+                )
+            }
+            C::Pause => {
+                self.operator_paused = true;
+                self.director.pause();
+                (
+                    true,
+                    "the sentence on air finishes, then the host waits".to_owned(),
+                )
+            }
+            C::Resume => {
+                self.operator_paused = false;
+                self.resume_unless_held();
+                (true, String::new())
+            }
+            C::Say { text, now } => {
+                let script = self.director.script();
+                let mut items = super::timeline::utterance(
+                    &text,
+                    script.show.language,
+                    Emphasis::Normal,
+                    None,
+                    None,
+                );
+                items.push(Item::Silence(super::timeline::LINE_GAP));
+                let at = if now {
+                    super::InsertAt::Now
+                } else {
+                    super::InsertAt::NextSentence
+                };
+                self.director.insert(items, at);
+                (true, text)
+            }
+        };
+        if ok {
+            tracing::info!(pts = t, command = name, %detail, "operator");
+        } else {
+            tracing::warn!(pts = t, command = name, %detail, "operator command not carried out");
+        }
+        self.emit(
+            t,
+            EventKind::Operator {
+                command: name.to_owned(),
+                ok,
+                detail,
+            },
+        );
+    }
+
+    fn handover(&mut self, action: Action, t: f64) {
+        match action {
+            Action::HostOnline => {
+                tracing::info!(pts = t, "host: feed is live");
+                self.emit(t, EventKind::HostOnline);
+            }
+            Action::HostOffline { since } => {
+                tracing::warn!(pts = t, since, "host: feed stopped; picture to the avatar");
+                self.emit(t, EventKind::HostOffline { since });
+            }
+            Action::PauseAvatar => {
+                tracing::info!(
+                    pts = t,
+                    "host: back and stable; the avatar finishes its sentence"
+                );
+                self.host_paused = true;
+                self.director.pause();
+            }
+            Action::ResumeAvatar => {
+                tracing::info!(pts = t, "host: feed dropped again; the avatar continues");
+                self.host_paused = false;
+                self.resume_unless_held();
+            }
+            Action::HandBack => {
+                tracing::info!(pts = t, "host: the host has the show");
+                self.held = false;
+                self.card.at(t, None);
+                self.emit(t, EventKind::HandBack);
+            }
+            Action::Hold => {
+                tracing::warn!(
+                    pts = t,
+                    "host: gone, and the schedule keeps the avatar off air"
+                );
+                self.held = true;
+                let lang = self.director.script().show.language;
+                self.card.at(t, Some(off_air_card(lang, None)));
+                self.emit(t, EventKind::OffAir { until: None });
+            }
+            Action::Takeover { reason } => {
+                let script = self.director.script();
+                let text = self
+                    .director
+                    .schedule_open(t)
+                    .then(|| handover::handoff_line(&script));
+                if let Some(text) = &text {
+                    self.director.insert(
+                        super::timeline::utterance(
+                            text,
+                            script.show.language,
+                            Emphasis::Normal,
+                            Some(Gesture::Wave),
+                            None,
+                        ),
+                        super::InsertAt::NextSentence,
+                    );
+                }
+                tracing::warn!(
+                    pts = t,
+                    reason = reason.name(),
+                    "host: the avatar takes over"
+                );
+                self.card.at(t, None);
+                if std::mem::take(&mut self.held) {
+                    self.emit(t, EventKind::OnAir);
+                }
+                self.host_paused = false;
+                self.resume_unless_held();
+                self.emit(
+                    t,
+                    EventKind::Takeover {
+                        reason: reason.name().to_owned(),
+                        text,
+                    },
+                );
+            }
         }
     }
 
@@ -584,6 +830,92 @@ fn push_frame(
     let samples = pending.pop_front().unwrap_or_default();
     encoder.push(rgba, &samples)?;
     Ok(())
+}
+
+/// Closes the director when the show ends, also on an early return (a voice thread waiting in
+/// a pause ends).
+struct CloseOnDrop<'a>(&'a Director);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+/// The host's feed in the frame loop: the input, the hand-over state, the last host frame.
+struct HostOn {
+    input: HostInput,
+    handover: Handover,
+    /// The latest host frame with the AI label on it (repeated while no new one arrives).
+    last: Option<Vec<u8>>,
+    label: Overlay,
+    width: u32,
+    height: u32,
+}
+
+impl HostOn {
+    fn start(
+        h: &super::HostOptions,
+        opts: &ShowOptions,
+        script: &Script,
+    ) -> Result<HostOn, ShowError> {
+        let input = HostInput::start(
+            HostConfig {
+                source: h.source.clone(),
+                width: opts.width,
+                height: opts.height,
+                fps: opts.fps,
+                ffmpeg: crate::stream::EncoderOptions::default().ffmpeg,
+            },
+            h.control.clone(),
+        )?;
+        // The AI label stays on screen over the host's picture too.
+        let font = crate::render::load_font()?;
+        let label =
+            Overlay::disclosure_label(&script.show.disclosure, opts.width, opts.height, &font);
+        Ok(HostOn {
+            input,
+            handover: Handover::new(h.grace.as_secs_f64()),
+            last: None,
+            label,
+            width: opts.width,
+            height: opts.height,
+        })
+    }
+
+    /// Polls the feed for frame `t0` (`n` samples) and decides; returns the decision and the
+    /// host's audio for the frame.
+    fn tick(
+        &mut self,
+        t0: MediaTime,
+        n: usize,
+        director: &Director,
+        avatar_idle: bool,
+    ) -> (handover::Decision, Vec<f32>) {
+        let fresh = self.input.next_frame();
+        let fresh_frame = fresh.is_some();
+        if let Some(mut rgba) = fresh {
+            self.label.apply(&mut rgba, self.width, self.height);
+            self.last = Some(rgba);
+        }
+        let audio = self.input.take_audio(n);
+        let d = self.handover.step(Tick {
+            t: t0.secs(),
+            fresh_frame,
+            operator: self.input.control().operator(),
+            schedule_open: director.schedule_open(t0.secs()),
+            avatar_idle,
+        });
+        (d, audio)
+    }
+}
+
+/// The host's audio for a frame, crossfaded in from the avatar's after a switch.
+fn host_audio_with_fade(avatar: Vec<f32>, mut host: Vec<f32>, before: Source) -> Vec<f32> {
+    if before == Source::Avatar {
+        handover::crossfade(&avatar, &mut host);
+    }
+    host
 }
 
 /// Asks the director for steps and synthesizes them, ahead, into the bounded channel.

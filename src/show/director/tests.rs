@@ -424,3 +424,54 @@ fn withdrawing_a_reply_not_yet_on_air_drops_it_without_a_cut() {
     assert_eq!(said(&rest)[..2], ["口红二。", "口红三。"]);
     assert!(!d.withdraw_reply(3), "nothing left the second time");
 }
+
+#[test]
+fn pause_takes_back_what_is_not_on_air_and_next_waits_until_resume() {
+    let d = Arc::new(Director::new(script(RUNDOWN), ShowClock::now(), false));
+    let mut sim = Sim::new();
+    play_until(&mut sim, &d, "口红一。");
+    let epoch = d.epoch();
+    d.pause();
+    assert!(d.is_paused());
+    assert!(d.epoch() > epoch, "queued clips are taken back");
+    assert!(!d.take_cut(), "the sentence on air is left to finish");
+    // The voice thread waits in `next` while paused.
+    let waiter = {
+        let d = d.clone();
+        std::thread::spawn(move || d.next())
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(!waiter.is_finished(), "next must wait while paused");
+    d.insert(
+        timeline::utterance(
+            "主播暂时离开，小林来陪大家。",
+            crate::voice::Language::ZhCn,
+            Emphasis::Normal,
+            None,
+            None,
+        ),
+        InsertAt::NextSentence,
+    );
+    d.resume();
+    let first = waiter.join().expect("no panic").expect("more show");
+    assert!(
+        matches!(&first.item, Item::Speak { text, .. } if text == "主播暂时离开，小林来陪大家。"),
+        "{first:?}"
+    );
+    sim.queue.push_back(first);
+    let rest = said(&sim.run(&d, 40));
+    assert_eq!(rest[..2], ["主播暂时离开，小林来陪大家。", "口红二。"]);
+    assert_eq!(rest.iter().filter(|t| *t == "口红一。").count(), 0);
+}
+
+#[test]
+fn close_ends_a_next_waiting_in_a_pause() {
+    let d = Arc::new(Director::new(script(RUNDOWN), ShowClock::now(), false));
+    d.pause();
+    let waiter = {
+        let d = d.clone();
+        std::thread::spawn(move || d.next())
+    };
+    d.close();
+    assert!(waiter.join().expect("no panic").is_none());
+}
