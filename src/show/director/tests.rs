@@ -475,3 +475,21 @@ fn close_ends_a_next_waiting_in_a_pause() {
     d.close();
     assert!(waiter.join().expect("no panic").is_none());
 }
+
+#[test]
+fn switch_product_jumps_to_its_segment_after_the_sentence_on_air() {
+    let d = Director::new(script(RUNDOWN), ShowClock::now(), false);
+    let mut sim = Sim::new();
+    play_until(&mut sim, &d, "口红一。");
+    assert!(!d.switch_product("nope"), "an unknown product is refused");
+    assert!(d.switch_product("b"));
+    assert!(!d.take_cut(), "the sentence on air finishes");
+    let rest = sim.run(&d, 40);
+    assert_eq!(said(&rest)[0], "面霜一。", "{:?}", said(&rest));
+    assert!(
+        !said(&rest).iter().any(|t| t == "口红二。"),
+        "the rest of product a was taken back: {:?}",
+        said(&rest)
+    );
+    assert!(marks(&rest).iter().any(|m| matches!(m, Mark::ProductStarted(p) if p == "b")));
+}
