@@ -491,5 +491,9 @@ fn switch_product_jumps_to_its_segment_after_the_sentence_on_air() {
         "the rest of product a was taken back: {:?}",
         said(&rest)
     );
-    assert!(marks(&rest).iter().any(|m| matches!(m, Mark::ProductStarted(p) if p == "b")));
+    assert!(
+        marks(&rest)
+            .iter()
+            .any(|m| matches!(m, Mark::ProductStarted(p) if p == "b"))
+    );
 }
