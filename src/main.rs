@@ -58,6 +58,11 @@ enum Command {
         /// Also write the per-frame lip-sync track (with every spoken sentence) here.
         #[arg(long)]
         lipsync: Option<PathBuf>,
+        /// Also push the stream here (repeatable): rtmp://host/app/key, rtmps://..., or
+        /// srt://host:port?streamid=... Encoded once; each push is retried on its own (1 s to
+        /// 30 s backoff) without stopping the others or the recording. Keys never appear in logs.
+        #[arg(long = "push", value_name = "URL")]
+        push: Vec<String>,
         #[command(flatten)]
         chat: ChatArgs,
         #[command(flatten)]
@@ -359,12 +364,18 @@ fn real_main() -> Result<ExitCode> {
             no_watch,
             on_edit,
             lipsync,
+            push,
             chat,
             video,
         } => {
+            let pushes = push
+                .iter()
+                .map(|u| anchor::stream::PushUrl::parse(u))
+                .collect::<Result<Vec<_>, _>>()?;
             let outputs = Outputs::Live {
                 hls_dir: out.join("live"),
                 recording: out.join("recordings").join(format!("{}.mp4", timestamp())),
+                pushes,
             };
             let events = Events::new();
             let inbox = (!chat.no_chat).then(Inbox::new);
@@ -394,7 +405,12 @@ fn real_main() -> Result<ExitCode> {
                 tracing::warn!("{e}");
             }
             let report = report?;
-            if let Outputs::Live { hls_dir, recording } = &outputs {
+            if let Outputs::Live {
+                hls_dir,
+                recording,
+                pushes,
+            } = &outputs
+            {
                 println!(
                     "on air for {:.1} s ({} frames); HLS: {}; recording: {}",
                     report.media_secs,
@@ -402,6 +418,9 @@ fn real_main() -> Result<ExitCode> {
                     hls_dir.join("index.m3u8").display(),
                     recording.display()
                 );
+                for p in pushes {
+                    println!("pushed to {p}");
+                }
             }
             if report.underruns > 0 {
                 println!(

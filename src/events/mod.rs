@@ -29,7 +29,8 @@
 //!
 //! `time` is RFC 3339 in UTC with millisecond precision. Types (`type` field, snake case):
 //! `show_started`, `product_started`, `product_ended`, `link_pushed`, `disclosure`, `on_air`,
-//! `off_air`, `script_reloaded`, `script_rejected`, `show_ended`; see [`EventKind`].
+//! `off_air`, `script_reloaded`, `script_rejected`, `show_ended`, `chat_reply`, `chat_blocked`,
+//! `output_up`, `output_down`, `recording_failed`; see [`EventKind`].
 
 mod bus;
 mod jsonl;
@@ -108,11 +109,23 @@ pub enum EventKind {
     },
     /// A chat message was blocked by moderation (`kind`: profanity, injection, ...).
     ChatBlocked { user: String, kind: String },
+    /// A push output connected (`output`: its URL with the stream key redacted).
+    OutputUp { output: String },
+    /// An output failed: the redacted error, and in how many seconds it is retried (`None`:
+    /// not retried, e.g. the HLS preview).
+    OutputDown {
+        output: String,
+        error: String,
+        retry_in_s: Option<f64>,
+    },
+    /// Alarm: the recording stopped being written (disk full, file removed, ...); the stream
+    /// and the pushes go on.
+    RecordingFailed { path: String, error: String },
 }
 
 impl EventKind {
     /// Every value [`EventKind::type_name`] can return, in declaration order.
-    pub const TYPE_NAMES: [&'static str; 12] = [
+    pub const TYPE_NAMES: [&'static str; 15] = [
         "show_started",
         "product_started",
         "product_ended",
@@ -125,6 +138,9 @@ impl EventKind {
         "show_ended",
         "chat_reply",
         "chat_blocked",
+        "output_up",
+        "output_down",
+        "recording_failed",
     ];
 
     /// The `type` tag this kind serializes with, e.g. `"link_pushed"` (also the SSE `event:`
@@ -143,6 +159,9 @@ impl EventKind {
             EventKind::ShowEnded { .. } => "show_ended",
             EventKind::ChatReply { .. } => "chat_reply",
             EventKind::ChatBlocked { .. } => "chat_blocked",
+            EventKind::OutputUp { .. } => "output_up",
+            EventKind::OutputDown { .. } => "output_down",
+            EventKind::RecordingFailed { .. } => "recording_failed",
         }
     }
 }
@@ -263,6 +282,18 @@ mod tests {
             EventKind::ChatBlocked {
                 user: "u9".into(),
                 kind: "injection".into(),
+            },
+            EventKind::OutputUp {
+                output: "rtmp://h/live/****".into(),
+            },
+            EventKind::OutputDown {
+                output: "rtmp://h/live/****".into(),
+                error: "Connection refused".into(),
+                retry_in_s: Some(1.5),
+            },
+            EventKind::RecordingFailed {
+                path: "out/r.mp4".into(),
+                error: "No space left on device".into(),
             },
         ]
     }

@@ -106,7 +106,7 @@ pub fn run(
         title: script.show.title.clone(),
         ai_label: script.show.disclosure.clone(),
     };
-    let mut encoder = Encoder::start(&stream_cfg)?;
+    let mut encoder = Encoder::start_with_events(&stream_cfg, &Default::default(), events)?;
     events.emit(
         0.0,
         EventKind::ShowStarted {

@@ -27,7 +27,12 @@ mod chapters;
 mod command;
 mod config;
 mod encoder;
+mod fanout;
+mod flv;
 mod process;
+mod push;
+#[cfg(test)]
+mod push_tests;
 #[cfg(test)]
 mod tests;
 
@@ -38,9 +43,12 @@ pub use chapters::{Chapter, ChapterFiles, ChapterIndex, embed_chapters, write_ch
 pub use command::{HLS_PLAYLIST, HLS_SEGMENT_PATTERN};
 pub use config::{
     AUDIO_BITRATE, DEFAULT_FFMPEG, DEFAULT_STALL_TIMEOUT, EncoderOptions, FFMPEG_ENV,
-    HLS_LIST_SIZE, HLS_SEGMENT_SECS, Outputs, StreamConfig, VIDEO_BITRATE_720P30, video_bitrate,
+    HLS_LIST_SIZE, HLS_SEGMENT_SECS, Outputs, PUSH_BACKOFF_CAP, PUSH_BACKOFF_START,
+    PUSH_HEALTHY_AFTER, PUSH_QUEUE_TAGS, StreamConfig, VIDEO_BITRATE_720P30, video_bitrate,
 };
 pub use encoder::{Encoder, StreamStats};
+pub use fanout::OutputStatus;
+pub use push::{PushProtocol, PushUrl};
 
 /// Errors of the stream stage. [`StreamError::is_recoverable`] says whether the same
 /// [`Encoder`] can keep going.
