@@ -305,7 +305,11 @@ mod tests {
 
     #[test]
     fn tee_spec_escapes_special_characters() {
-        let s = tee_spec(&PathBuf::from("/tmp/a b:c|d"), &PathBuf::from("/r|x.mp4"), false);
+        let s = tee_spec(
+            &PathBuf::from("/tmp/a b:c|d"),
+            &PathBuf::from("/r|x.mp4"),
+            false,
+        );
         let s = s.to_string_lossy();
         assert!(
             s.contains("hls_segment_filename=/tmp/a\\\\\\ b\\\\:c\\|d/seg_%06d.ts"),
@@ -321,7 +325,10 @@ mod tests {
         let slaves: Vec<&str> = s.split('|').collect();
         assert_eq!(slaves.len(), 3, "{s}");
         assert!(slaves.iter().all(|x| x.contains("onfail=ignore")), "{s}");
-        assert!(slaves[2].starts_with("[f=flv") && slaves[2].ends_with("]pipe:4"), "{s}");
+        assert!(
+            slaves[2].starts_with("[f=flv") && slaves[2].ends_with("]pipe:4"),
+            "{s}"
+        );
         let push = PushUrl::parse("srt://127.0.0.1:9000?streamid=secret").unwrap();
         let args: Vec<String> = relay_args(&push)
             .into_iter()

@@ -131,7 +131,11 @@ impl Encoder {
                 recording, pushes, ..
             } => (
                 pushes.clone(),
-                Some(slave_watch(recording.clone(), events.clone(), Arc::clone(&media_ms))),
+                Some(slave_watch(
+                    recording.clone(),
+                    events.clone(),
+                    Arc::clone(&media_ms),
+                )),
             ),
             Outputs::File { .. } => (Vec::new(), None),
         };

@@ -44,7 +44,7 @@ const POLL: Duration = Duration::from_millis(200);
 /// What one push output is doing, for status pages, tests and benchmarks.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OutputStatus {
-    /// The redacted URL.
+    /// `#N` (1-based `--push` order) and the redacted URL, as in logs and events.
     pub name: String,
     /// The relay is connected (its ffmpeg wrote the output header).
     pub up: bool,
@@ -115,13 +115,14 @@ impl Fanout {
         });
         let mut lanes = Vec::new();
         let mut outputs = Vec::new();
-        for push in pushes {
+        for (i, push) in pushes.iter().enumerate() {
             let (tx, rx) = bounded::<Tag>(PUSH_QUEUE_TAGS);
             let status = Arc::new(Mutex::new(OutputStatus {
-                name: push.redacted().to_owned(),
+                name: output_name(i, push),
                 ..OutputStatus::default()
             }));
             let out = Output {
+                name: output_name(i, push),
                 push: push.clone(),
                 ctx: ctx.clone(),
                 shared: Arc::clone(&shared),
@@ -228,6 +229,11 @@ fn hub(flv: PipeReader, shared: &Shared, mut lanes: Vec<Lane>) {
     }
 }
 
+/// How an output is named in status, logs and events: `#2 rtmp://host/app/****`.
+fn output_name(index: usize, push: &PushUrl) -> String {
+    format!("#{} {}", index + 1, push.redacted())
+}
+
 /// Jittered exponential backoff.
 struct Backoff {
     next: Duration,
@@ -265,6 +271,9 @@ struct Relay {
 
 /// One push output's thread.
 struct Output {
+    /// `#N` (1-based `--push` order) and the redacted URL: unique even when two pushes differ
+    /// only in their keys.
+    name: String,
     push: PushUrl,
     ctx: RelayContext,
     shared: Arc<Shared>,
@@ -338,7 +347,7 @@ impl Output {
             let _ = stderr_thread.join();
             lock(&self.status).up = false;
         }
-        tracing::info!(output = %self.push, "push output closed");
+        tracing::info!(output = %self.name, "push output closed");
     }
 
     /// Starts a relay and writes the FLV header, onMetaData and sequence headers.
@@ -351,7 +360,7 @@ impl Output {
         if let Some(path) = &self.ctx.search_path {
             cmd.env("PATH", path);
         }
-        tracing::info!(output = %self.push, "push output connecting");
+        tracing::info!(output = %self.name, "push output connecting");
         let mut child = cmd.spawn()?;
         let (Some(stdin), Some(stderr)) = (child.stdin.take(), child.stderr.take()) else {
             let _ = child.kill();
@@ -362,12 +371,23 @@ impl Output {
         let stderr_thread = {
             let tail = Arc::clone(&tail);
             let push = self.push.clone();
+            let name = self.name.clone();
             let status = Arc::clone(&self.status);
             let events = self.ctx.events.clone();
             let shared = Arc::clone(&self.shared);
             std::thread::Builder::new()
                 .name("anchor-push-log".into())
-                .spawn(move || relay_log(stderr, &push, &tail, &status, events.as_ref(), &shared))
+                .spawn(move || {
+                    relay_log(
+                        stderr,
+                        &push,
+                        &name,
+                        &tail,
+                        &status,
+                        events.as_ref(),
+                        &shared,
+                    )
+                })
         };
         let stderr_thread = match stderr_thread {
             Ok(t) => t,
@@ -437,12 +457,12 @@ impl Output {
             let last = s.last_ts_ms;
             s.failed_at_ms.push(last);
         }
-        tracing::warn!(output = %self.push, error = %reason, retry_in_s = delay.as_secs_f64(), "push output down; retrying");
+        tracing::warn!(output = %self.name, error = %reason, retry_in_s = delay.as_secs_f64(), "push output down; retrying");
         if let Some(events) = &self.ctx.events {
             events.emit(
                 f64::from(hub_ts) / 1000.0,
                 EventKind::OutputDown {
-                    output: self.push.redacted().to_owned(),
+                    output: self.name.clone(),
                     error: reason,
                     retry_in_s: Some((delay.as_secs_f64() * 1000.0).round() / 1000.0),
                 },
@@ -456,6 +476,7 @@ impl Output {
 fn relay_log(
     stderr: std::process::ChildStderr,
     push: &PushUrl,
+    name: &str,
     tail: &StderrTail,
     status: &Mutex<OutputStatus>,
     events: Option<&Events>,
@@ -474,9 +495,9 @@ fn relay_log(
             continue;
         }
         if line.contains("[fatal]") || line.contains("[error]") {
-            tracing::warn!(target: "anchor::stream::relay", output = %push, "{line}");
+            tracing::warn!(target: "anchor::stream::relay", output = name, "{line}");
         } else {
-            tracing::debug!(target: "anchor::stream::relay", output = %push, "{line}");
+            tracing::debug!(target: "anchor::stream::relay", output = name, "{line}");
         }
         if line.contains("Output #0,") {
             let pts = {
@@ -486,12 +507,12 @@ fn relay_log(
                 s.last_ts_ms
                     .unwrap_or_else(|| shared.hub_ts.load(Ordering::Relaxed))
             };
-            tracing::info!(output = %push, "push output up");
+            tracing::info!(output = name, "push output up");
             if let Some(events) = events {
                 events.emit(
                     f64::from(pts) / 1000.0,
                     EventKind::OutputUp {
-                        output: push.redacted().to_owned(),
+                        output: name.to_owned(),
                     },
                 );
             }

@@ -67,11 +67,6 @@ impl Tag {
             bytes: bytes.into(),
         })
     }
-
-    /// Media time of the tag in seconds.
-    pub(crate) fn secs(&self) -> f64 {
-        f64::from(self.ts_ms) / 1000.0
-    }
 }
 
 /// Reads the FLV file header, then one tag per [`FlvReader::next_tag`].
@@ -193,7 +188,11 @@ mod tests {
 
     #[test]
     fn truncated_and_foreign_input_are_errors() {
-        assert!(FlvReader::new(&b"RIFF\0\0\0\0\0\0\0\0\0"[..]).read_header().is_err());
+        assert!(
+            FlvReader::new(&b"RIFF\0\0\0\0\0\0\0\0\0"[..])
+                .read_header()
+                .is_err()
+        );
         let mut s = tag(9, 5, &[0x17, 1, 0]);
         s.truncate(8);
         assert!(FlvReader::new(&s[..]).next_tag().is_err());

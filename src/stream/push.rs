@@ -149,10 +149,7 @@ impl PushUrl {
             redacted.push('?');
             redacted.push_str(&pairs.join("&"));
         }
-        if protocol == PushProtocol::Srt
-            && !host.contains(':')
-            && !host.ends_with(']')
-        {
+        if protocol == PushProtocol::Srt && !host.contains(':') && !host.ends_with(']') {
             return Err(bad(format!(
                 "`{redacted}` has no port; SRT needs one, e.g. srt://host:9000?streamid=..."
             )));
@@ -230,7 +227,8 @@ mod tests {
 
     #[test]
     fn keys_passwords_and_query_values_are_hidden() {
-        let u = PushUrl::parse("rtmp://live-push.example.com/live/stream-KEY123?auth=abc999").unwrap();
+        let u =
+            PushUrl::parse("rtmp://live-push.example.com/live/stream-KEY123?auth=abc999").unwrap();
         assert_eq!(u.protocol(), PushProtocol::Rtmp);
         assert_eq!(
             u.redacted(),
@@ -240,7 +238,10 @@ mod tests {
         assert_eq!(format!("{u:?}"), format!("PushUrl({})", u.redacted()));
         let line = "rtmp://live-push.example.com/live/stream-KEY123?auth=abc999: Input/output error; key stream-KEY123";
         let scrubbed = u.scrub(line);
-        assert!(!scrubbed.contains("KEY123") && !scrubbed.contains("abc999"), "{scrubbed}");
+        assert!(
+            !scrubbed.contains("KEY123") && !scrubbed.contains("abc999"),
+            "{scrubbed}"
+        );
 
         let s = PushUrl::parse("srt://ingest.example.com:9000?streamid=#!::r=live/k,m=publish&passphrase=supersecret&latency=200").unwrap();
         assert_eq!(s.protocol().muxer(), "mpegts");

@@ -18,7 +18,8 @@ const FPS: u32 = 30;
 const W: u32 = 160;
 const H: u32 = 90;
 const LABEL: &str = "AI-generated virtual host / 本直播由AI数字人主持";
-/// The only stream key the test server accepts.
+/// The test server accepts only stream keys that start with this.
+const KEY_PREFIX: &str = "sk-live-";
 const GOOD_KEY: &str = "sk-live-7f3a9c";
 
 fn free_port() -> u16 {
@@ -29,7 +30,7 @@ fn free_port() -> u16 {
 }
 
 /// nginx with the RTMP module on 127.0.0.1: app `live`, publishing allowed only with
-/// [`GOOD_KEY`] (checked by `on_publish` against nginx's own http server), `meta copy` so the
+/// a key starting with [`KEY_PREFIX`] (checked by `on_publish` against nginx's own http server), `meta copy` so the
 /// publisher's onMetaData (AI label) reaches players, `idle_streams off` so players are
 /// disconnected when the publisher leaves (ffprobe then ends and flushes what it read).
 struct Nginx {
@@ -79,7 +80,7 @@ http {{
   server {{
     listen 127.0.0.1:{http_port};
     location /auth {{
-      if ($arg_name = "{GOOD_KEY}") {{ return 204; }}
+      if ($arg_name ~ "^{KEY_PREFIX}") {{ return 204; }}
       return 403;
     }}
   }}
@@ -218,7 +219,9 @@ fn audio(n: u64) -> Vec<f32> {
         MediaTime::of_frame(n + 1, FPS).0,
     );
     (a..b)
-        .map(|i| (0.3 * (i as f64 * 440.0 * std::f64::consts::TAU / f64::from(SAMPLE_RATE)).sin()) as f32)
+        .map(|i| {
+            (0.3 * (i as f64 * 440.0 * std::f64::consts::TAU / f64::from(SAMPLE_RATE)).sin()) as f32
+        })
         .collect()
 }
 
@@ -285,13 +288,22 @@ fn wait_for(mut cond: impl FnMut() -> bool, secs: u64) {
 
 fn assert_monotonic(packets: &[Packet], what: &str) {
     for w in packets.windows(2) {
-        assert!(w[1].0 > w[0].0, "{what}: pts goes from {} to {}", w[0].0, w[1].0);
+        assert!(
+            w[1].0 > w[0].0,
+            "{what}: pts goes from {} to {}",
+            w[0].0,
+            w[1].0
+        );
     }
 }
 
 /// The largest step between consecutive packets, ms of media time.
 fn largest_gap(packets: &[Packet]) -> i64 {
-    packets.windows(2).map(|w| w[1].0 - w[0].0).max().unwrap_or(0)
+    packets
+        .windows(2)
+        .map(|w| w[1].0 - w[0].0)
+        .max()
+        .unwrap_or(0)
 }
 
 #[test]
@@ -307,26 +319,36 @@ fn pushes_survive_a_server_restart_and_bad_outputs_never_stop_the_others() {
         format!("rtmp://127.0.0.1:{dead_port}/live/{GOOD_KEY}"),
     ];
     let pushes: Vec<PushUrl> = urls.iter().map(|u| PushUrl::parse(u).unwrap()).collect();
-    let names: Vec<String> = pushes.iter().map(|p| p.redacted().to_owned()).collect();
     let cfg = live_config(dir.path(), pushes);
     let events = Events::new();
     let mut enc = Encoder::start_with_events(&cfg, &EncoderOptions::default(), &events).unwrap();
+    let names: Vec<String> = enc.outputs().into_iter().map(|o| o.name).collect();
+    assert_eq!(
+        names[2],
+        format!("#3 rtmp://127.0.0.1:{}/live/****", b.rtmp_port)
+    );
 
     let total = u64::from(16 * FPS);
     let (kill_at, restart_at) = (u64::from(5 * FPS), u64::from(7 * FPS));
     let mut readers: Vec<(&str, Reader)> = Vec::new();
-    let mut label_probe = serde_json::Value::Null;
+    let mut label_probe: Option<Child> = None;
     push_live(&mut enc, total, |n| {
         // Once both good outputs are up, read them back (and the metadata of B once).
-        if n == u64::from(2 * FPS) {
-            wait_for(|| ups(&events, &names[0]) == 1 && ups(&events, &names[1]) == 1, 10);
+        if readers.is_empty()
+            && n < kill_at
+            && ups(&events, &names[0]) == 1
+            && ups(&events, &names[1]) == 1
+        {
             readers.push(("a1", Reader::start(&urls[0])));
             readers.push(("b", Reader::start(&urls[1])));
-            let out = Command::new("ffprobe")
-                .args(["-v", "error", "-show_format", "-of", "json", &urls[1]])
-                .output()
-                .unwrap();
-            label_probe = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            label_probe = Some(
+                Command::new("ffprobe")
+                    .args(["-v", "error", "-show_format", "-of", "json", &urls[1]])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap(),
+            );
         }
         if n == kill_at {
             a.kill();
@@ -340,6 +362,15 @@ fn pushes_survive_a_server_restart_and_bad_outputs_never_stop_the_others() {
     });
     let stats = enc.finish().unwrap();
     let outputs = enc_outputs_after(&stats, &events);
+    let label_probe: serde_json::Value = label_probe
+        .map(|mut c| {
+            // It ends after probing (a few seconds of media); kill it if it did not.
+            wait_for(|| c.try_wait().is_ok_and(|s| s.is_some()), 10);
+            let _ = c.kill();
+            let out = c.wait_with_output().unwrap();
+            serde_json::from_slice(&out.stdout).unwrap_or_default()
+        })
+        .unwrap_or_default();
     let mut read: std::collections::HashMap<&str, Vec<Packet>> =
         readers.into_iter().map(|(k, r)| (k, r.finish())).collect();
     let (a1, a2, bb) = (
@@ -353,12 +384,25 @@ fn pushes_survive_a_server_restart_and_bad_outputs_never_stop_the_others() {
     assert!(
         matches!(
             a_events.as_slice(),
-            [EventKind::OutputUp { .. }, EventKind::OutputDown { retry_in_s: Some(_), .. }, .., EventKind::OutputUp { .. }]
+            [
+                EventKind::OutputUp { .. },
+                EventKind::OutputDown {
+                    retry_in_s: Some(_),
+                    ..
+                },
+                ..,
+                EventKind::OutputUp { .. }
+            ]
         ),
         "events of A: {a_events:?}"
     );
     // The pulled stream resumed, and its timestamps continue where it stopped (media time).
-    assert!(a1.len() > 30 && a2.len() > 30, "read back from A: {} then {} video packets", a1.len(), a2.len());
+    assert!(
+        a1.len() > 30 && a2.len() > 30,
+        "read back from A: {} then {} video packets",
+        a1.len(),
+        a2.len()
+    );
     assert!(a2[0].1, "A resumes on a keyframe");
     assert_monotonic(&a1, "A before the restart");
     assert_monotonic(&a2, "A after the restart");
@@ -368,10 +412,19 @@ fn pushes_survive_a_server_restart_and_bad_outputs_never_stop_the_others() {
         a1[a1.len() - 1].0,
         a2[0].0
     );
-    assert!(a2[0].0 >= i64::from(restart_at as u32 * 1000 / FPS), "A resumed at {} ms", a2[0].0);
+    assert!(
+        a2[0].0 >= i64::from(restart_at as u32 * 1000 / FPS),
+        "A resumed at {} ms",
+        a2[0].0
+    );
 
     // B never went down and has no hole while A was down.
-    assert_eq!(events_of(&events, &names[1]).len(), 1, "{:?}", events_of(&events, &names[1]));
+    assert_eq!(
+        events_of(&events, &names[1]).len(),
+        1,
+        "{:?}",
+        events_of(&events, &names[1])
+    );
     assert_monotonic(&bb, "B");
     assert!(
         bb[0].0 < 5000 && bb[bb.len() - 1].0 > 15_000,
@@ -379,7 +432,11 @@ fn pushes_survive_a_server_restart_and_bad_outputs_never_stop_the_others() {
         bb[0].0,
         bb[bb.len() - 1].0
     );
-    assert!(largest_gap(&bb) <= 100, "B has a {} ms hole", largest_gap(&bb));
+    assert!(
+        largest_gap(&bb) <= 100,
+        "B has a {} ms hole",
+        largest_gap(&bb)
+    );
     // The AI label travels in onMetaData to the RTMP server's players.
     assert_eq!(
         label_probe["format"]["tags"]["ai_label"], LABEL,
@@ -392,7 +449,9 @@ fn pushes_survive_a_server_restart_and_bad_outputs_never_stop_the_others() {
         let waits: Vec<f64> = evs
             .iter()
             .filter_map(|k| match k {
-                EventKind::OutputDown { retry_in_s, error, .. } => {
+                EventKind::OutputDown {
+                    retry_in_s, error, ..
+                } => {
                     assert!(error.contains(want), "{name}: {error}");
                     *retry_in_s
                 }
@@ -401,12 +460,18 @@ fn pushes_survive_a_server_restart_and_bad_outputs_never_stop_the_others() {
             .collect();
         assert!(waits.len() >= 3, "{name}: {evs:?}");
         assert_eq!(ups(&events, name), 0, "{name}: {evs:?}");
-        assert!(waits[1] >= waits[0] && waits[2] >= waits[1], "{name}: waits {waits:?}");
+        assert!(
+            waits[1] >= waits[0] && waits[2] >= waits[1],
+            "{name}: waits {waits:?}"
+        );
     }
     // No stream key in any event.
     for e in events.recent() {
         let json = e.to_json();
-        assert!(!json.contains(GOOD_KEY) && !json.contains("wrong-key-42"), "{json}");
+        assert!(
+            !json.contains(GOOD_KEY) && !json.contains("wrong-key-42"),
+            "{json}"
+        );
     }
     assert_eq!(outputs.len(), 4);
 
@@ -423,7 +488,11 @@ fn pushes_survive_a_server_restart_and_bad_outputs_never_stop_the_others() {
         .unwrap()
         .clone();
     assert_eq!(video["nb_read_packets"], total.to_string().as_str());
-    let d: f64 = probe["format"]["duration"].as_str().unwrap().parse().unwrap();
+    let d: f64 = probe["format"]["duration"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((d - 16.0).abs() < 0.1, "recording lasts {d} s");
     assert_eq!(stats.frames, total);
 }
@@ -460,7 +529,9 @@ fn a_full_disk_stops_only_the_recording_with_an_alarm() {
     for n in 0..total {
         enc.push(&frame(n), &audio(n)).unwrap();
     }
-    let stats = enc.finish().expect("the encoder goes on without its recording");
+    let stats = enc
+        .finish()
+        .expect("the encoder goes on without its recording");
     assert_eq!(stats.frames, total);
     let alarm = events
         .recent()
@@ -470,11 +541,22 @@ fn a_full_disk_stops_only_the_recording_with_an_alarm() {
             _ => None,
         })
         .expect("a recording_failed event");
-    assert!(alarm.1.ends_with("rec.mp4") && alarm.2.contains("File too large"), "{alarm:?}");
+    assert!(
+        alarm.1.ends_with("rec.mp4") && alarm.2.contains("File too large"),
+        "{alarm:?}"
+    );
     // The preview went on to the end: its newest segment is one of the last ones.
     let playlist = std::fs::read_to_string(dir.path().join("hls").join(HLS_PLAYLIST)).unwrap();
-    let last = playlist.lines().filter(|l| l.ends_with(".ts")).next_back().unwrap();
-    let number: u32 = last.trim_start_matches("seg_").trim_end_matches(".ts").parse().unwrap();
+    let last = playlist
+        .lines()
+        .filter(|l| l.ends_with(".ts"))
+        .next_back()
+        .unwrap();
+    let number: u32 = last
+        .trim_start_matches("seg_")
+        .trim_end_matches(".ts")
+        .parse()
+        .unwrap();
     assert!(number >= 8, "HLS stopped at {last}:\n{playlist}");
     // What was recorded before the disk filled up still plays.
     let d: f64 = ffprobe_json(&["-show_format"], &dir.path().join("rec.mp4"))["format"]["duration"]
@@ -483,4 +565,102 @@ fn a_full_disk_stops_only_the_recording_with_an_alarm() {
         .parse()
         .unwrap();
     assert!(d > 1.0 && d < 20.0, "recording lasts {d} s");
+}
+
+/// Reconnect cost and encoder speed with pushes. Run with:
+/// `cargo test --release --no-default-features --lib stream::push_tests::push_bench -- --ignored --nocapture`
+#[test]
+#[ignore = "benchmark; prints figures"]
+fn push_bench() {
+    let dir = crate::testutil::tempdir().unwrap();
+    let mut server = Nginx::start(&dir.path().join("nginx"));
+    // Encoder speed (960x540 frames scaled to 1280x720, 10 s, unpaced) with 0, 1, 3 pushes.
+    let (fw, fh) = (960u32, 540u32);
+    let frames: Vec<Vec<u8>> = (0..30)
+        .map(|n| {
+            let mut v = vec![0u8; (fw * fh * 4) as usize];
+            for (i, px) in v.chunks_exact_mut(4).enumerate() {
+                let (x, y) = (i as u32 % fw, i as u32 / fw);
+                px.copy_from_slice(&[
+                    (x * 255 / fw) as u8,
+                    (y * 255 / fh) as u8,
+                    (n * 8) as u8,
+                    255,
+                ]);
+            }
+            v
+        })
+        .collect();
+    for pushes in [0usize, 1, 3] {
+        let urls: Vec<PushUrl> = (0..pushes)
+            .map(|i| PushUrl::parse(&server.url(&format!("{KEY_PREFIX}bench{i}"))).unwrap())
+            .collect();
+        let mut cfg = live_config(&dir.path().join(format!("rt{pushes}")), urls);
+        (
+            cfg.frame_width,
+            cfg.frame_height,
+            cfg.out_width,
+            cfg.out_height,
+        ) = (fw, fh, 1280, 720);
+        let events = Events::new();
+        let mut enc =
+            Encoder::start_with_events(&cfg, &EncoderOptions::default(), &events).unwrap();
+        for n in 0..u64::from(10 * FPS) {
+            enc.push(&frames[(n % 30) as usize], &audio(n)).unwrap();
+        }
+        let stats = enc.finish().unwrap();
+        let sent: Vec<String> = stats
+            .outputs
+            .iter()
+            .map(|o| {
+                format!(
+                    "up {} dropped {} last {:?} ms",
+                    o.connects, o.dropped_tags, o.last_ts_ms
+                )
+            })
+            .collect();
+        println!(
+            "960x540 -> 1280x720, {pushes} pushes: {:.2}x realtime ({:.1} s media in {:.2} s); {sent:?}",
+            stats.realtime_factor(),
+            stats.duration.secs(),
+            stats.wall.as_secs_f64()
+        );
+    }
+
+    // Reconnect after a server restart, paced live at 640x360 with one push.
+    let url = PushUrl::parse(&server.url(&format!("{KEY_PREFIX}reconnect"))).unwrap();
+    let mut cfg = live_config(&dir.path().join("rc"), vec![url.clone()]);
+    (
+        cfg.frame_width,
+        cfg.frame_height,
+        cfg.out_width,
+        cfg.out_height,
+    ) = (W, H, 640, 360);
+    let events = Events::new();
+    let mut enc = Encoder::start_with_events(&cfg, &EncoderOptions::default(), &events).unwrap();
+    let mut restarted = None;
+    let mut up_again = None;
+    push_live(&mut enc, u64::from(14 * FPS), |n| {
+        if n == u64::from(4 * FPS) {
+            server.kill();
+            server.restart();
+            restarted = Some(Instant::now());
+        }
+        if restarted.is_some()
+            && up_again.is_none()
+            && ups(&events, &format!("#1 {}", url.redacted())) == 2
+        {
+            up_again = restarted.map(|t| t.elapsed());
+        }
+    });
+    let stats = enc.finish().unwrap();
+    let o = &stats.outputs[0];
+    let lost = match (o.failed_at_ms.first(), o.resumed_at_ms.get(1)) {
+        (Some(Some(failed)), Some(resumed)) => f64::from(resumed - failed) / 1000.0,
+        _ => f64::NAN,
+    };
+    println!(
+        "server restart: back up {:?} (wall) after the restart; media lost on that output {lost:.2} s (last tag before {:?} ms, resumed at {:?} ms); failures {}, connects {}",
+        up_again, o.failed_at_ms, o.resumed_at_ms, o.failures, o.connects
+    );
 }
