@@ -494,11 +494,8 @@ fn relay_log(
         if line.is_empty() {
             continue;
         }
-        if line.contains("[fatal]") || line.contains("[error]") {
-            tracing::warn!(target: "anchor::stream::relay", output = name, "{line}");
-        } else {
-            tracing::debug!(target: "anchor::stream::relay", output = name, "{line}");
-        }
+        // The failure itself is logged once, as a warning, by `Output::fail`.
+        tracing::debug!(target: "anchor::stream::relay", output = name, "{line}");
         if line.contains("Output #0,") {
             let pts = {
                 let mut s = lock(status);
