@@ -547,11 +547,7 @@ fn a_full_disk_stops_only_the_recording_with_an_alarm() {
     );
     // The preview went on to the end: its newest segment is one of the last ones.
     let playlist = std::fs::read_to_string(dir.path().join("hls").join(HLS_PLAYLIST)).unwrap();
-    let last = playlist
-        .lines()
-        .filter(|l| l.ends_with(".ts"))
-        .next_back()
-        .unwrap();
+    let last = playlist.lines().rfind(|l| l.ends_with(".ts")).unwrap();
     let number: u32 = last
         .trim_start_matches("seg_")
         .trim_end_matches(".ts")
