@@ -18,6 +18,7 @@ APT_PACKAGES=(
   build-essential pkg-config cmake clang libclang-dev   # espeakng-sys bindgen, whisper-rs
   mesa-vulkan-drivers libvulkan1 libudev-dev libasound2-dev  # Bevy offscreen on lavapipe
   ffmpeg                                                # encoding, HLS, MP4; ffprobe for tests
+  nginx libnginx-mod-rtmp                               # the RTMP server of the push tests
   espeak-ng espeak-ng-data libespeak-ng-dev            # the default voice
   fonts-noto-cjk                                        # the on-screen AI label (Chinese)
   chromium                                              # the preview page test (headless)

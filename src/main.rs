@@ -81,6 +81,11 @@ enum Command {
         /// Seconds the host may be gone before the avatar takes over the show [default: 5].
         #[arg(long)]
         host_grace: Option<f64>,
+        /// Also push the stream here (repeatable): rtmp://host/app/key, rtmps://..., or
+        /// srt://host:port?streamid=... Encoded once; each push is retried on its own (1 s to
+        /// 30 s backoff) without stopping the others or the recording. Keys never appear in logs.
+        #[arg(long = "push", value_name = "URL")]
+        push: Vec<String>,
         #[command(flatten)]
         chat: ChatArgs,
         #[command(flatten)]
@@ -404,6 +409,7 @@ fn real_main() -> Result<ExitCode> {
             lipsync,
             host_input,
             host_grace,
+            push,
             chat,
             video,
         } => {
@@ -433,9 +439,15 @@ fn real_main() -> Result<ExitCode> {
                 }
                 None => None,
             };
+            let pushes = push
+                .iter()
+                .chain(&room.push)
+                .map(|u| anchor::stream::PushUrl::parse(u))
+                .collect::<Result<Vec<_>, _>>()?;
             let outputs = Outputs::Live {
                 hls_dir: out.join("live"),
                 recording: out.join("recordings").join(format!("{}.mp4", timestamp())),
+                pushes,
             };
             let events = Events::new();
             let inbox = (!chat.no_chat).then(Inbox::new);
@@ -501,7 +513,12 @@ fn real_main() -> Result<ExitCode> {
                 tracing::warn!("{e}");
             }
             let report = report?;
-            if let Outputs::Live { hls_dir, recording } = &outputs {
+            if let Outputs::Live {
+                hls_dir,
+                recording,
+                pushes,
+            } = &outputs
+            {
                 println!(
                     "on air for {:.1} s ({} frames); HLS: {}; recording: {}",
                     report.media_secs,
@@ -509,6 +526,9 @@ fn real_main() -> Result<ExitCode> {
                     hls_dir.join("index.m3u8").display(),
                     recording.display()
                 );
+                for p in pushes {
+                    println!("pushed to {p}");
+                }
             }
             if report.underruns > 0 {
                 println!(

@@ -30,7 +30,8 @@
 //! `time` is RFC 3339 in UTC with millisecond precision. Types (`type` field, snake case):
 //! `show_started`, `product_started`, `product_ended`, `link_pushed`, `disclosure`, `on_air`,
 //! `off_air`, `script_reloaded`, `script_rejected`, `show_ended`, `chat_reply`, `chat_blocked`,
-//! `host_online`, `host_offline`, `takeover`, `hand_back`; see [`EventKind`].
+//! `host_online`, `host_offline`, `takeover`, `hand_back`, `operator`, `output_up`,
+//! `output_down`, `recording_failed`; see [`EventKind`].
 
 mod bus;
 mod jsonl;
@@ -130,11 +131,23 @@ pub enum EventKind {
         ok: bool,
         detail: String,
     },
+    /// A push output connected (`output`: its URL with the stream key redacted).
+    OutputUp { output: String },
+    /// An output failed: the redacted error, and in how many seconds it is retried (`None`:
+    /// not retried, e.g. the HLS preview).
+    OutputDown {
+        output: String,
+        error: String,
+        retry_in_s: Option<f64>,
+    },
+    /// Alarm: the recording stopped being written (disk full, file removed, ...); the stream
+    /// and the pushes go on.
+    RecordingFailed { path: String, error: String },
 }
 
 impl EventKind {
     /// Every value [`EventKind::type_name`] can return, in declaration order.
-    pub const TYPE_NAMES: [&'static str; 17] = [
+    pub const TYPE_NAMES: [&'static str; 20] = [
         "show_started",
         "product_started",
         "product_ended",
@@ -152,6 +165,9 @@ impl EventKind {
         "takeover",
         "hand_back",
         "operator",
+        "output_up",
+        "output_down",
+        "recording_failed",
     ];
 
     /// The `type` tag this kind serializes with, e.g. `"link_pushed"` (also the SSE `event:`
@@ -175,6 +191,9 @@ impl EventKind {
             EventKind::Takeover { .. } => "takeover",
             EventKind::HandBack => "hand_back",
             EventKind::Operator { .. } => "operator",
+            EventKind::OutputUp { .. } => "output_up",
+            EventKind::OutputDown { .. } => "output_down",
+            EventKind::RecordingFailed { .. } => "recording_failed",
         }
     }
 }
@@ -307,6 +326,18 @@ mod tests {
                 command: "product".into(),
                 ok: true,
                 detail: "lipstick-01".into(),
+            },
+            EventKind::OutputUp {
+                output: "rtmp://h/live/****".into(),
+            },
+            EventKind::OutputDown {
+                output: "rtmp://h/live/****".into(),
+                error: "Connection refused".into(),
+                retry_in_s: Some(1.5),
+            },
+            EventKind::RecordingFailed {
+                path: "out/r.mp4".into(),
+                error: "No space left on device".into(),
             },
         ]
     }

@@ -42,6 +42,7 @@ fn hls_fixture(secs: u64) -> (TempDir, PathBuf) {
         outputs: Outputs::Live {
             hls_dir: hls.clone(),
             recording: dir.path().join("rec.mp4"),
+            pushes: Vec::new(),
         },
         title: "preview test".into(),
         ai_label: LABEL.into(),

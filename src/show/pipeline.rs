@@ -110,7 +110,7 @@ pub fn run(
         title: script.show.title.clone(),
         ai_label: script.show.disclosure.clone(),
     };
-    let mut encoder = Encoder::start(&stream_cfg)?;
+    let mut encoder = Encoder::start_with_events(&stream_cfg, &Default::default(), events)?;
     let mut host = match &opts.host {
         Some(h) => Some(HostOn::start(h, opts, script)?),
         None => None,

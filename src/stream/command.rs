@@ -7,10 +7,17 @@ use std::path::Path;
 use super::config::{
     AUDIO_BITRATE, HLS_LIST_SIZE, HLS_SEGMENT_SECS, Outputs, StreamConfig, video_bitrate,
 };
+use super::push::PushUrl;
 use crate::media::SAMPLE_RATE;
 
 /// File descriptor on which ffmpeg reads the audio (`pipe:3`); video comes on stdin (`pipe:0`).
 pub(crate) const AUDIO_FD: i32 = 3;
+/// File descriptor on which ffmpeg writes the FLV copy for the push outputs (`pipe:4`).
+pub(crate) const FLV_FD: i32 = 4;
+/// Index of each slave in the tee (ffmpeg names them so in "Slave muxer #N failed").
+pub(crate) const TEE_HLS: u32 = 0;
+pub(crate) const TEE_RECORDING: u32 = 1;
+pub(crate) const TEE_FLV: u32 = 2;
 /// Name of the HLS playlist inside `hls_dir`.
 pub const HLS_PLAYLIST: &str = "index.m3u8";
 /// Segment file name pattern inside `hls_dir`.
@@ -115,11 +122,15 @@ pub(crate) fn ffmpeg_args(cfg: &StreamConfig) -> Vec<OsString> {
             push(&["-movflags", "+faststart+use_metadata_tags", "-f", "mp4"]);
             a.push(path.as_os_str().to_owned());
         }
-        Outputs::Live { hls_dir, recording } => {
-            // The MP4 in the tee needs the codec headers out of band; MPEG-TS re-inserts them
-            // before every keyframe itself.
+        Outputs::Live {
+            hls_dir,
+            recording,
+            pushes,
+        } => {
+            // The MP4 and FLV in the tee need the codec headers out of band; MPEG-TS re-inserts
+            // them before every keyframe itself.
             push(&["-flags", "+global_header", "-f", "tee"]);
-            a.push(tee_spec(hls_dir, recording));
+            a.push(tee_spec(hls_dir, recording, !pushes.is_empty()));
         }
     }
     a
@@ -141,9 +152,11 @@ fn video_filter(cfg: &StreamConfig) -> String {
     format!("{scale},format=yuv420p")
 }
 
-/// `[hls options]hls_dir/index.m3u8|[mp4 options]recording`, escaped for the tee muxer's two
-/// parsing levels (slave list split on `|`, then `key=value:` options).
-fn tee_spec(hls_dir: &Path, recording: &Path) -> OsString {
+/// `[hls options]hls_dir/index.m3u8|[mp4 options]recording[|[flv options]pipe:4]`, escaped for
+/// the tee muxer's two parsing levels (slave list split on `|`, then `key=value:` options).
+/// Every slave has `onfail=ignore`: a full disk under the recording or a broken preview must
+/// not stop the others; the failure is seen in ffmpeg's log (see `process::SlaveWatch`).
+fn tee_spec(hls_dir: &Path, recording: &Path, flv: bool) -> OsString {
     let playlist = hls_dir.join(HLS_PLAYLIST);
     let segments = hls_dir.join(HLS_SEGMENT_PATTERN);
     let hls_opts = [
@@ -170,6 +183,14 @@ fn tee_spec(hls_dir: &Path, recording: &Path) -> OsString {
         // Without this the slave's I/O buffer keeps the moov and fragments in memory: a file
         // killed after 5 s held only its 28-byte ftyp. With it, every finished fragment is on disk.
         ("flush_packets", "1".to_owned()),
+        ("onfail", "ignore".to_owned()),
+    ];
+    let flv_opts = [
+        ("f", "flv".to_owned()),
+        // A pipe cannot seek back to patch duration/filesize into onMetaData.
+        ("flvflags", "no_duration_filesize".to_owned()),
+        ("flush_packets", "1".to_owned()),
+        ("onfail", "ignore".to_owned()),
     ];
     let slave = |opts: &[(&str, String)], file: &Path| {
         let body: Vec<String> = opts
@@ -181,11 +202,56 @@ fn tee_spec(hls_dir: &Path, recording: &Path) -> OsString {
             "\\'|",
         )
     };
-    OsString::from(format!(
+    let mut spec = format!(
         "{}|{}",
         slave(&hls_opts, &playlist),
         slave(&mp4_opts, recording)
-    ))
+    );
+    if flv {
+        spec.push('|');
+        spec.push_str(&slave(&flv_opts, Path::new(&format!("pipe:{FLV_FD}"))));
+    }
+    OsString::from(spec)
+}
+
+/// The relay of one push output: FLV on stdin (as the hub writes it: header, onMetaData,
+/// sequence headers, then tags from a keyframe), copied without re-encoding to the push URL.
+/// `-copyts` keeps the encoder's timestamps, so after a reconnect the platform's timeline
+/// continues at the media time where the stream resumes. The global metadata (title, AI label)
+/// comes from the input's onMetaData and goes out in the output's.
+pub(crate) fn relay_args(push: &PushUrl) -> Vec<OsString> {
+    let mut a: Vec<OsString> = [
+        "-hide_banner",
+        "-nostats",
+        "-loglevel",
+        "level+info",
+        "-probesize",
+        "32",
+        "-analyzeduration",
+        "0",
+        "-f",
+        "flv",
+        "-i",
+        "pipe:0",
+        "-map",
+        "0",
+        "-c",
+        "copy",
+        "-copyts",
+        // A server that stops reading (hung, not closed) fails the write after 10 s.
+        "-rw_timeout",
+        "10000000",
+        "-f",
+        push.protocol().muxer(),
+    ]
+    .iter()
+    .map(OsString::from)
+    .collect();
+    if push.protocol().muxer() == "flv" {
+        a.extend(["-flvflags", "no_duration_filesize"].map(OsString::from));
+    }
+    a.push(OsString::from(push.secret_url()));
+    a
 }
 
 /// Backslash-escapes `specials` and whitespace, as `av_get_token` reads them.
@@ -239,12 +305,37 @@ mod tests {
 
     #[test]
     fn tee_spec_escapes_special_characters() {
-        let s = tee_spec(&PathBuf::from("/tmp/a b:c|d"), &PathBuf::from("/r|x.mp4"));
+        let s = tee_spec(
+            &PathBuf::from("/tmp/a b:c|d"),
+            &PathBuf::from("/r|x.mp4"),
+            false,
+        );
         let s = s.to_string_lossy();
         assert!(
             s.contains("hls_segment_filename=/tmp/a\\\\\\ b\\\\:c\\|d/seg_%06d.ts"),
             "{s}"
         );
         assert!(s.ends_with("]/r\\|x.mp4"), "{s}");
+    }
+
+    #[test]
+    fn pushes_add_an_flv_pipe_and_every_slave_may_fail_alone() {
+        let s = tee_spec(&PathBuf::from("/h"), &PathBuf::from("/r.mp4"), true);
+        let s = s.to_string_lossy();
+        let slaves: Vec<&str> = s.split('|').collect();
+        assert_eq!(slaves.len(), 3, "{s}");
+        assert!(slaves.iter().all(|x| x.contains("onfail=ignore")), "{s}");
+        assert!(
+            slaves[2].starts_with("[f=flv") && slaves[2].ends_with("]pipe:4"),
+            "{s}"
+        );
+        let push = PushUrl::parse("srt://127.0.0.1:9000?streamid=secret").unwrap();
+        let args: Vec<String> = relay_args(&push)
+            .into_iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert!(args.windows(2).any(|w| w == ["-f", "mpegts"]), "{args:?}");
+        assert!(args.contains(&"-copyts".to_owned()));
+        assert_eq!(args.last().map(String::as_str), Some(push.secret_url()));
     }
 }

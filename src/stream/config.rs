@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::StreamError;
+use super::push::PushUrl;
 
 /// Environment variable naming the ffmpeg program (a path, or a name looked up on `PATH`).
 pub const FFMPEG_ENV: &str = "ANCHOR_FFMPEG";
@@ -19,6 +20,18 @@ pub const HLS_LIST_SIZE: u32 = 10;
 pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// AAC bitrate, bits per second.
 pub const AUDIO_BITRATE: u32 = 128_000;
+/// First wait before a failed push output is retried; it doubles per failure up to
+/// [`PUSH_BACKOFF_CAP`], each wait jittered to 50–100 % of its value.
+pub const PUSH_BACKOFF_START: Duration = Duration::from_secs(1);
+/// Longest wait between two attempts of a failing push output.
+pub const PUSH_BACKOFF_CAP: Duration = Duration::from_secs(30);
+/// A push that stayed connected this long counts as healthy again: its next wait restarts at
+/// [`PUSH_BACKOFF_START`].
+pub const PUSH_HEALTHY_AFTER: Duration = Duration::from_secs(10);
+/// FLV tags queued per push output (about 6 s of 30 fps video + AAC). When full, the output
+/// drops tags up to the next keyframe (whole GOPs); the encoder never waits for an output.
+pub const PUSH_QUEUE_TAGS: usize = 512;
+
 /// Video bitrate at 1280x720, 30 fps; other sizes scale with the pixel count (see [`video_bitrate`]).
 pub const VIDEO_BITRATE_720P30: u32 = 2_500_000;
 
@@ -48,11 +61,14 @@ pub struct StreamConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outputs {
     /// On air: an HLS preview (`hls_dir/index.m3u8`, 2 s segments, 20 s sliding window, old
-    /// segments deleted) and a fragmented MP4 recording that stays playable if the process dies.
-    /// A failing HLS output is dropped (logged) without stopping the recording.
+    /// segments deleted), a fragmented MP4 recording that stays playable if the process dies,
+    /// and any number of pushes (RTMP/RTMPS/SRT), each retried on its own (see the module doc).
+    /// A failing HLS output or recording (disk full) is dropped with an alarm without stopping
+    /// the other outputs.
     Live {
         hls_dir: PathBuf,
         recording: PathBuf,
+        pushes: Vec<PushUrl>,
     },
     /// A normal MP4 (moov at the front, `+faststart`), for `render` mode.
     File { path: PathBuf },
@@ -144,7 +160,9 @@ impl StreamConfig {
         }
         match &self.outputs {
             Outputs::File { path } => prepare_file(path)?,
-            Outputs::Live { hls_dir, recording } => {
+            Outputs::Live {
+                hls_dir, recording, ..
+            } => {
                 check_path_chars(hls_dir, "outputs.hls_dir")?;
                 prepare_dir(hls_dir)?;
                 prepare_file(recording)?;

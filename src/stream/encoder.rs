@@ -1,15 +1,19 @@
 //! [`Encoder`]: one ffmpeg process fed through two pipes by two writer threads.
 
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, SendTimeoutError, Sender, bounded};
 
 use super::StreamError;
-use super::command::ffmpeg_args;
-use super::config::{EncoderOptions, StreamConfig};
-use super::process::{self, StderrTail};
+use super::command::{TEE_FLV, TEE_HLS, TEE_RECORDING, ffmpeg_args};
+use super::config::{EncoderOptions, Outputs, StreamConfig};
+use super::fanout::{Fanout, OutputStatus, RelayContext};
+use super::process::{self, LineWatch, StderrTail};
+use crate::events::{EventKind, Events};
 use crate::media::MediaTime;
 
 /// Frames queued for the video writer (each one `frame_bytes`; 3 at 1280x720 ≈ 11 MB).
@@ -23,7 +27,7 @@ const DROP_WAIT: Duration = Duration::from_secs(10);
 const FAILED_WAIT: Duration = Duration::from_secs(5);
 
 /// What an encode produced, from our counts (what was handed to ffmpeg and accepted).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StreamStats {
     /// Video frames written.
     pub frames: u64,
@@ -33,6 +37,8 @@ pub struct StreamStats {
     pub duration: MediaTime,
     /// Wall time from `start` to the end of `finish`.
     pub wall: Duration,
+    /// The push outputs at the end, in `--push` order.
+    pub outputs: Vec<OutputStatus>,
 }
 
 impl StreamStats {
@@ -55,6 +61,8 @@ struct Running {
     video_thread: JoinHandle<std::io::Result<()>>,
     audio_thread: JoinHandle<std::io::Result<()>>,
     stderr_thread: JoinHandle<()>,
+    /// The push outputs, when there are any.
+    fanout: Option<Fanout>,
 }
 
 /// Encodes pushed RGBA frames and their audio once (H.264 + AAC) with one ffmpeg process and
@@ -82,6 +90,10 @@ pub struct Encoder {
     stall_timeout: Duration,
     /// Why the encoder stopped, once it has.
     failure: Option<String>,
+    /// Media time (ms) of the next frame, for events raised off the push path.
+    media_ms: Arc<AtomicU64>,
+    /// The push outputs' last status, once the encoder has finished.
+    final_outputs: Vec<OutputStatus>,
 }
 
 impl Encoder {
@@ -93,8 +105,40 @@ impl Encoder {
 
     /// [`Encoder::start`] with explicit options.
     pub fn start_with(cfg: &StreamConfig, opts: &EncoderOptions) -> Result<Encoder, StreamError> {
+        Encoder::start_inner(cfg, opts, None)
+    }
+
+    /// [`Encoder::start_with`], announcing output failures and reconnects on `events`
+    /// (`output_up`, `output_down`, `recording_failed`; pts = media time when it happened).
+    pub fn start_with_events(
+        cfg: &StreamConfig,
+        opts: &EncoderOptions,
+        events: &Events,
+    ) -> Result<Encoder, StreamError> {
+        Encoder::start_inner(cfg, opts, Some(events.clone()))
+    }
+
+    fn start_inner(
+        cfg: &StreamConfig,
+        opts: &EncoderOptions,
+        events: Option<Events>,
+    ) -> Result<Encoder, StreamError> {
         cfg.validate()?;
         let args = ffmpeg_args(cfg);
+        let media_ms = Arc::new(AtomicU64::new(0));
+        let (pushes, watch) = match &cfg.outputs {
+            Outputs::Live {
+                recording, pushes, ..
+            } => (
+                pushes.clone(),
+                Some(slave_watch(
+                    recording.clone(),
+                    events.clone(),
+                    Arc::clone(&media_ms),
+                )),
+            ),
+            Outputs::File { .. } => (Vec::new(), None),
+        };
         tracing::info!(
             ffmpeg = %opts.ffmpeg.display(),
             args = %args.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" "),
@@ -105,6 +149,8 @@ impl Encoder {
             opts.search_path.as_deref(),
             &args,
             opts.stderr_log.as_deref(),
+            !pushes.is_empty(),
+            watch,
         )?;
         let (video_tx, video_rx) = bounded::<Vec<u8>>(VIDEO_QUEUE);
         let (audio_tx, audio_rx) = bounded::<Vec<f32>>(AUDIO_QUEUE_SECS * cfg.fps as usize);
@@ -112,6 +158,24 @@ impl Encoder {
         let mut child = spawned.child;
         let video = spawned.video;
         let audio = spawned.audio;
+        let fanout = match spawned.flv {
+            Some(flv) => {
+                let ctx = RelayContext {
+                    ffmpeg: opts.ffmpeg.clone(),
+                    search_path: opts.search_path.clone(),
+                    events,
+                };
+                match Fanout::start(flv, &pushes, &ctx) {
+                    Ok(f) => Some(f),
+                    Err(e) => {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        return Err(StreamError::Io(e));
+                    }
+                }
+            }
+            None => None,
+        };
         let threads = std::thread::Builder::new()
             .name("ffmpeg-video-in".into())
             .spawn(move || process::write_video(video_rx, recycle_tx, video))
@@ -137,7 +201,9 @@ impl Encoder {
                 video_thread,
                 audio_thread,
                 stderr_thread: spawned.stderr_thread,
+                fanout,
             }),
+            media_ms,
             recycle_rx,
             tail: spawned.tail,
             frame_bytes: cfg.frame_bytes(),
@@ -147,6 +213,7 @@ impl Encoder {
             started: Instant::now(),
             stall_timeout: opts.stall_timeout,
             failure: None,
+            final_outputs: Vec::new(),
         })
     }
 
@@ -212,6 +279,10 @@ impl Encoder {
             Ok(()) => {
                 self.frames += 1;
                 self.samples += audio.len() as u64;
+                self.media_ms.store(
+                    (self.next_pts().secs() * 1000.0) as u64,
+                    AtomicOrdering::Relaxed,
+                );
                 Ok(())
             }
             Err(timed_out) => Err(self.fail(timed_out)),
@@ -235,12 +306,16 @@ impl Encoder {
             video_thread,
             audio_thread,
             stderr_thread,
+            fanout,
         } = running;
         drop((video_tx, audio_tx));
         let video = join_writer(video_thread);
         let audio = join_writer(audio_thread);
         let status = child.wait()?;
         let _ = stderr_thread.join();
+        if let Some(f) = fanout {
+            self.final_outputs = f.finish();
+        }
         if !status.success() {
             return Err(StreamError::FfmpegExited {
                 status: status.to_string(),
@@ -254,6 +329,7 @@ impl Encoder {
             audio_samples: self.samples,
             duration: MediaTime::of_frame(self.frames, self.fps),
             wall: self.started.elapsed(),
+            outputs: std::mem::take(&mut self.final_outputs),
         };
         tracing::info!(
             frames = stats.frames,
@@ -307,6 +383,16 @@ impl Encoder {
         err
     }
 
+    /// What each push output is doing (in `--push` order); after [`Encoder::finish`] see
+    /// [`StreamStats::outputs`].
+    pub fn outputs(&self) -> Vec<OutputStatus> {
+        self.running
+            .as_ref()
+            .and_then(|r| r.fanout.as_ref())
+            .map(Fanout::status)
+            .unwrap_or_default()
+    }
+
     /// Test hook: kill ffmpeg as a crash would.
     #[cfg(test)]
     pub(crate) fn kill_ffmpeg(&mut self) {
@@ -349,19 +435,75 @@ fn shutdown(running: Running, wait: Duration) {
         video_thread,
         audio_thread,
         stderr_thread,
+        fanout,
     } = running;
     drop((video_tx, audio_tx));
     if let Err(e) = process::wait_or_kill(&mut child, wait) {
         tracing::warn!(error = %e, "waiting for ffmpeg failed");
     }
-    // ffmpeg is gone, so the writers' pipes are closed and the threads end.
+    // ffmpeg is gone, so the writers' pipes are closed and the threads end; the FLV pipe is
+    // closed too, so the push hub ends and the relays are closed.
     let _ = join_writer(video_thread);
     let _ = join_writer(audio_thread);
     let _ = stderr_thread.join();
+    if let Some(f) = fanout {
+        f.finish();
+    }
 }
 
 fn join_writer(handle: JoinHandle<std::io::Result<()>>) -> std::io::Result<()> {
     handle
         .join()
         .unwrap_or_else(|_| Err(std::io::Error::other("pipe writer thread panicked")))
+}
+
+/// Watches the encoder's log for a tee slave giving up ("Slave muxer #N failed: ERR,
+/// continuing with ..."): the recording (disk full) raises `recording_failed`, the preview or
+/// the push pipe `output_down` without retry. The stream goes on either way.
+fn slave_watch(recording: PathBuf, events: Option<Events>, media_ms: Arc<AtomicU64>) -> LineWatch {
+    Box::new(move |line: &str| {
+        let Some(rest) = line.split("Slave muxer #").nth(1) else {
+            return;
+        };
+        let Some((index, tail)) = rest.split_once(" failed: ") else {
+            return;
+        };
+        let Ok(index) = index.trim().parse::<u32>() else {
+            return;
+        };
+        let error = tail
+            .split(", continuing with")
+            .next()
+            .unwrap_or(tail)
+            .trim()
+            .to_owned();
+        let pts = media_ms.load(AtomicOrdering::Relaxed) as f64 / 1000.0;
+        let kind = match index {
+            TEE_RECORDING => {
+                tracing::error!(
+                    path = %recording.display(),
+                    %error,
+                    pts,
+                    "ALARM: the recording stopped being written; the stream and pushes go on. Free disk space; the next show starts a new recording"
+                );
+                EventKind::RecordingFailed {
+                    path: recording.display().to_string(),
+                    error,
+                }
+            }
+            TEE_HLS | TEE_FLV => {
+                let output = if index == TEE_HLS { "hls" } else { "push-hub" };
+                tracing::error!(output, %error, pts, "output stopped; the other outputs go on");
+                EventKind::OutputDown {
+                    output: output.to_owned(),
+                    error,
+                    retry_in_s: None,
+                }
+            }
+            _ => return,
+        };
+        if let Some(events) = &events {
+            events.emit(pts, kind);
+        }
+    })
 }

@@ -3,31 +3,58 @@
 //! In: per video frame, one RGBA8 frame (`frame_width x frame_height`) and exactly the audio of
 //! that frame's interval on the shared clock ([`crate::media`]: mono f32 at 48 kHz; frame `n`
 //! is shown at `MediaTime::of_frame(n, fps)`). Out: one ffmpeg process encoding H.264
-//! (libx264 veryfast/zerolatency, BT.709 4:2:0, a keyframe exactly every 2 s, CBR-like rate
-//! scaled to the output size: 2.5 Mb/s at 720p30) + AAC-LC 128 kb/s 48 kHz mono, written to
-//! [`Outputs`]:
-//! - [`Outputs::Live`]: HLS preview `hls_dir/index.m3u8` (2 s segments, 20 s sliding window,
-//!   old segments deleted, `EXT-X-PROGRAM-DATE-TIME`, independent segments) and a fragmented
-//!   MP4 recording that stays playable if the process is killed — one `tee` muxer, each stream
-//!   mapped once. A failing HLS side is dropped with an error log; the recording continues.
+//! (libx264 veryfast/zerolatency, High profile, BT.709 4:2:0, a keyframe exactly every 2 s,
+//! CBR-like rate scaled to the output size: 2.5 Mb/s at 720p30) + AAC-LC 128 kb/s 48 kHz mono,
+//! written to [`Outputs`]:
+//! - [`Outputs::Live`]: one `tee` muxer (each stream mapped once) writes the HLS preview
+//!   `hls_dir/index.m3u8` (2 s segments, 20 s sliding window, old segments deleted,
+//!   `EXT-X-PROGRAM-DATE-TIME`, independent segments), a fragmented MP4 recording that stays
+//!   playable if the process is killed, and, when there are pushes, an FLV copy on a pipe
+//!   (fd 4). Every tee slave has `onfail=ignore`: a slave that fails is dropped and the others
+//!   go on; the encoder's log line "Slave muxer #N failed" raises `recording_failed` (the alarm
+//!   for a full disk: `ALARM` in the log) or `output_down` for the preview.
 //! - [`Outputs::File`]: a normal MP4 with the index at the front (`+faststart`).
+//!
+//! Push fan-out (`--push`, [`PushUrl`]: `rtmp://`, `rtmps://` via GnuTLS, `srt://` via libsrt,
+//! all in Debian 12's ffmpeg 5.1): a hub thread parses the FLV pipe into tags and offers each to
+//! every push output's bounded queue ([`PUSH_QUEUE_TAGS`]) without blocking; a full queue drops
+//! whole GOPs for that output only, so no output can slow the encoder. Each output feeds its own
+//! relay ffmpeg (`-c copy -copyts`; FLV for RTMP/RTMPS, MPEG-TS for SRT), starting every
+//! connection with the FLV header, onMetaData and the AVC/AAC sequence headers, then the tags
+//! from the next keyframe with their original timestamps: after a reconnect the platform's
+//! timeline continues at the media time where the stream resumed (monotonic). A failed output
+//! (unreachable, refused key, server restart, relay exit) is retried after a jittered
+//! exponential backoff ([`PUSH_BACKOFF_START`] 1 s, doubling to [`PUSH_BACKOFF_CAP`] 30 s,
+//! 50–100 % jitter, back to 1 s after [`PUSH_HEALTHY_AFTER`] connected), without touching the
+//! other outputs or the recording. Events (with [`Encoder::start_with_events`]): `output_up`,
+//! `output_down {output, error, retry_in_s}`, `recording_failed {path, error}`. Outputs are
+//! named `#N` + the URL with its stream key, password and query values as `****`, in events
+//! and logs alike (the relays' log lines are scrubbed too). [`Encoder::outputs`] and
+//! [`StreamStats::outputs`] give each push's status ([`OutputStatus`]).
 //!
 //! Video goes to ffmpeg's stdin and audio to a second pipe on its fd 3, each from its own writer
 //! thread behind a bounded queue, so neither pipe can block the other. Timestamps come from the
 //! frame and sample counts only. ffmpeg's stderr goes to `tracing` (target
-//! `anchor::stream::ffmpeg`) and its last lines into error messages.
+//! `anchor::stream::ffmpeg`; relays: `anchor::stream::relay`) and its last lines into errors.
 //!
 //! Metadata: `title`, `comment` = AI label, `ai_label`, `ai_generated=1` in the MP4 (`udta`/
-//! `mdta` keys: `ffprobe -show_format` shows all four); in the HLS segments the MPEG-TS
-//! `service_name` (title) and `service_provider` ("AI-generated: " + label), which ffprobe
-//! shows as program tags. TODO: HLS-level timed metadata (ID3 / `EXT-X-DATERANGE`) is not
-//! written; ffmpeg 5.1's HLS muxer has no option for it.
+//! `mdta` keys: `ffprobe -show_format` shows all four) and in the FLV `onMetaData` of every
+//! RTMP push (a server must pass it on: nginx-rtmp needs `meta copy`; its default `meta on`
+//! rebuilds onMetaData from the codec data); in the HLS segments the MPEG-TS `service_name`
+//! (title) and `service_provider` ("AI-generated: " + label), which ffprobe shows as program
+//! tags. TODO: HLS-level timed metadata (ID3 / `EXT-X-DATERANGE`) is not written; ffmpeg 5.1's
+//! HLS muxer has no option for it.
 
 mod chapters;
 mod command;
 mod config;
 mod encoder;
+mod fanout;
+mod flv;
 mod process;
+mod push;
+#[cfg(test)]
+mod push_tests;
 #[cfg(test)]
 mod tests;
 
@@ -38,9 +65,12 @@ pub use chapters::{Chapter, ChapterFiles, ChapterIndex, embed_chapters, write_ch
 pub use command::{HLS_PLAYLIST, HLS_SEGMENT_PATTERN};
 pub use config::{
     AUDIO_BITRATE, DEFAULT_FFMPEG, DEFAULT_STALL_TIMEOUT, EncoderOptions, FFMPEG_ENV,
-    HLS_LIST_SIZE, HLS_SEGMENT_SECS, Outputs, StreamConfig, VIDEO_BITRATE_720P30, video_bitrate,
+    HLS_LIST_SIZE, HLS_SEGMENT_SECS, Outputs, PUSH_BACKOFF_CAP, PUSH_BACKOFF_START,
+    PUSH_HEALTHY_AFTER, PUSH_QUEUE_TAGS, StreamConfig, VIDEO_BITRATE_720P30, video_bitrate,
 };
 pub use encoder::{Encoder, StreamStats};
+pub use fanout::OutputStatus;
+pub use push::{PushProtocol, PushUrl};
 
 /// Errors of the stream stage. [`StreamError::is_recoverable`] says whether the same
 /// [`Encoder`] can keep going.

@@ -3,8 +3,8 @@
 
 use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
-use std::io::{self, BufRead, BufReader, PipeWriter, Write};
-use std::os::fd::AsRawFd;
+use std::io::{self, BufRead, BufReader, PipeReader, PipeWriter, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, ChildStderr, ChildStdin, Command, Stdio};
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 
 use super::StreamError;
-use super::command::AUDIO_FD;
+use super::command::{AUDIO_FD, FLV_FD};
 
 /// Lines of ffmpeg's stderr kept for error messages.
 const TAIL_LINES: usize = 20;
@@ -25,7 +25,7 @@ const TAIL_LINES: usize = 20;
 pub(crate) struct StderrTail(Mutex<VecDeque<String>>);
 
 impl StderrTail {
-    fn push(&self, line: String) {
+    pub(crate) fn push(&self, line: String) {
         // A poisoned lock only means a reader panicked mid-push; the lines are still usable.
         let mut lines = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if lines.len() == TAIL_LINES {
@@ -45,30 +45,62 @@ impl StderrTail {
     }
 }
 
-/// A started ffmpeg with its two input pipes.
+/// A started ffmpeg with its two input pipes (and the FLV output pipe when asked for).
 pub(crate) struct Spawned {
     pub child: Child,
     pub video: ChildStdin,
     pub audio: PipeWriter,
+    /// Read end of ffmpeg's fd [`FLV_FD`] (the tee's FLV slave), when requested.
+    pub flv: Option<PipeReader>,
     pub stderr_thread: JoinHandle<()>,
     pub tail: Arc<StderrTail>,
 }
 
-/// Starts `program args…` with video on stdin, audio on fd [`AUDIO_FD`], stderr captured.
+/// Called with every stderr line of the encoder (to notice a tee slave failing).
+pub(crate) type LineWatch = Box<dyn FnMut(&str) + Send>;
+
+/// Lowest descriptor number our pipe ends may have before being moved onto 3 and 4 in the
+/// child, so that neither `dup2` can overwrite the source of the other.
+const FIRST_FREE_FD: i32 = 5;
+
+/// `end` moved (if needed) to a close-on-exec descriptor >= [`FIRST_FREE_FD`].
+fn lift<T: From<OwnedFd> + Into<OwnedFd> + AsRawFd>(end: T) -> io::Result<T> {
+    if end.as_raw_fd() >= FIRST_FREE_FD {
+        return Ok(end);
+    }
+    // SAFETY: fcntl(F_DUPFD_CLOEXEC) on a descriptor we own returns a new descriptor (or -1);
+    // the new one is owned by nobody else, so wrapping it in an OwnedFd is sound.
+    let fd = unsafe { libc::fcntl(end.as_raw_fd(), libc::F_DUPFD_CLOEXEC, FIRST_FREE_FD) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    drop(end);
+    // SAFETY: see above; `fd` is valid and unowned.
+    Ok(T::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+}
+
+/// Starts `program args…` with video on stdin, audio on fd [`AUDIO_FD`], stderr captured, and
+/// with `flv` the write end of a pipe on fd [`FLV_FD`] (its read end is returned).
 pub(crate) fn spawn(
     program: &Path,
     search_path: Option<&OsStr>,
     args: &[OsString],
     stderr_log: Option<&Path>,
+    flv: bool,
+    watch: Option<LineWatch>,
 ) -> Result<Spawned, StreamError> {
-    let (mut audio_r, audio_w) = io::pipe()?;
-    // Both ends are close-on-exec, so no other child inherits them. The read end must not sit
-    // on 0..=2, which the child's stdio setup overwrites before our pre_exec runs; try_clone
-    // duplicates to the lowest free fd >= 3.
-    if audio_r.as_raw_fd() < 3 {
-        audio_r = audio_r.try_clone()?;
-    }
-    let read_fd = audio_r.as_raw_fd();
+    let (audio_r, audio_w) = io::pipe()?;
+    // Both ends are close-on-exec, so no other child inherits them. The child-side ends are
+    // moved above fd 4 so the dup2 calls below cannot clobber each other (or stdio).
+    let audio_r = lift(audio_r)?;
+    let (flv_r, flv_w) = if flv {
+        let (r, w) = io::pipe()?;
+        (Some(r), Some(lift(w)?))
+    } else {
+        (None, None)
+    };
+    let audio_fd = audio_r.as_raw_fd();
+    let flv_fd = flv_w.as_ref().map(AsRawFd::as_raw_fd);
 
     let mut cmd = Command::new(program);
     cmd.args(args)
@@ -78,18 +110,17 @@ pub(crate) fn spawn(
     if let Some(path) = search_path {
         cmd.env("PATH", path);
     }
-    // SAFETY: runs in the forked child before exec; it calls only the async-signal-safe
-    // dup2/fcntl on a descriptor that is open (we hold `audio_r` until spawn returns) and
-    // allocates nothing (last_os_error reads errno).
+    // SAFETY: runs in the forked child before exec; it calls only the async-signal-safe dup2
+    // on descriptors that are open (we hold them until spawn returns) and allocates nothing
+    // (last_os_error reads errno). dup2's copy is not close-on-exec, so ffmpeg inherits it.
     unsafe {
         cmd.pre_exec(move || {
-            if read_fd == AUDIO_FD {
-                // dup2 onto itself would keep close-on-exec: clear it instead.
-                let flags = libc::fcntl(read_fd, libc::F_GETFD);
-                if flags < 0 || libc::fcntl(read_fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-            } else if libc::dup2(read_fd, AUDIO_FD) < 0 {
+            if libc::dup2(audio_fd, AUDIO_FD) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if let Some(fd) = flv_fd
+                && libc::dup2(fd, FLV_FD) < 0
+            {
                 return Err(io::Error::last_os_error());
             }
             Ok(())
@@ -105,6 +136,7 @@ pub(crate) fn spawn(
         },
     })?;
     drop(audio_r);
+    drop(flv_w);
     // Invariant: both were requested as Stdio::piped() above, so spawn returned them.
     let (Some(video), Some(stderr)) = (child.stdin.take(), child.stderr.take()) else {
         let _ = child.kill();
@@ -132,7 +164,7 @@ pub(crate) fn spawn(
         .name("ffmpeg-stderr".into())
         .spawn({
             let tail = Arc::clone(&tail);
-            move || read_stderr(stderr, &tail, log_file)
+            move || read_stderr(stderr, &tail, log_file, watch)
         })
         .inspect_err(|_| {
             let _ = child.kill();
@@ -142,13 +174,19 @@ pub(crate) fn spawn(
         child,
         video,
         audio: audio_w,
+        flv: flv_r,
         stderr_thread,
         tail,
     })
 }
 
 /// Logs each stderr line at the level ffmpeg gave it (`-loglevel level+info`), keeps the tail.
-fn read_stderr(stderr: ChildStderr, tail: &StderrTail, mut log_file: Option<std::fs::File>) {
+fn read_stderr(
+    stderr: ChildStderr,
+    tail: &StderrTail,
+    mut log_file: Option<std::fs::File>,
+    mut watch: Option<LineWatch>,
+) {
     let mut reader = BufReader::new(stderr);
     let mut raw = Vec::new();
     loop {
@@ -175,6 +213,9 @@ fn read_stderr(stderr: ChildStderr, tail: &StderrTail, mut log_file: Option<std:
                 tracing::warn!(target: "anchor::stream::ffmpeg", "{line}");
             } else {
                 tracing::debug!(target: "anchor::stream::ffmpeg", "{line}");
+            }
+            if let Some(w) = watch.as_mut() {
+                w(line);
             }
             tail.push(line.to_owned());
         }

@@ -221,6 +221,7 @@ fn live_output_writes_hls_and_a_playable_recording() {
         Outputs::Live {
             hls_dir: hls_dir.clone(),
             recording: recording.clone(),
+            pushes: vec![],
         },
     );
     encode(&cfg, 5);
@@ -267,6 +268,7 @@ fn live_playlist_is_a_sliding_window_and_old_segments_are_deleted() {
         Outputs::Live {
             hls_dir: hls_dir.clone(),
             recording: dir.path().join("r.mp4"),
+            pushes: vec![],
         },
     );
     encode(&cfg, 40); // 20 segments
@@ -300,6 +302,7 @@ fn recording_survives_an_ffmpeg_crash() {
         Outputs::Live {
             hls_dir: dir.path().join("hls"),
             recording: recording.clone(),
+            pushes: vec![],
         },
     );
     let mut enc = Encoder::start(&cfg).unwrap();
@@ -462,6 +465,7 @@ fn unwritable_output_dir_is_a_clear_error() {
         Outputs::Live {
             hls_dir: blocker.join("hls"),
             recording: dir.path().join("r.mp4"),
+            pushes: vec![],
         },
     );
     assert!(matches!(
@@ -505,6 +509,7 @@ fn output_paths_with_tee_special_characters_work() {
         Outputs::Live {
             hls_dir: odd.join("hls"),
             recording: odd.join("rec:1.mp4"),
+            pushes: vec![],
         },
     );
     encode(&cfg, 1);
