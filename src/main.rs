@@ -207,6 +207,9 @@ enum Command {
         speed: f64,
         #[arg(long, default_value = "out/soak")]
         out: PathBuf,
+        /// Do not push to a private RTMP server (nginx) that is killed and restarted mid-soak.
+        #[arg(long)]
+        no_push_fault: bool,
         #[command(flatten)]
         video: VideoArgs,
     },
@@ -668,8 +671,9 @@ fn real_main() -> Result<ExitCode> {
             hours,
             speed,
             out,
+            no_push_fault,
             video,
-        } => soak(&script, hours, speed, &out, &video)?,
+        } => soak(&script, hours, speed, &out, !no_push_fault, &video)?,
         Command::Doctor => return Ok(doctor()),
     }
     Ok(ExitCode::SUCCESS)
@@ -748,7 +752,14 @@ fn run_show(
 }
 
 /// `anchor soak`: the show under faults for `hours` of media; prints the goals.
-fn soak(script: &Path, hours: f64, speed: f64, out: &Path, video: &VideoArgs) -> Result<()> {
+fn soak(
+    script: &Path,
+    hours: f64,
+    speed: f64,
+    out: &Path,
+    push_fault: bool,
+    video: &VideoArgs,
+) -> Result<()> {
     // A night on air: without --clock-start, the soak starts when the script's schedule next
     // opens (a show that is off the schedule would only idle).
     let mut video = video.clone();
@@ -769,11 +780,24 @@ fn soak(script: &Path, hours: f64, speed: f64, out: &Path, video: &VideoArgs) ->
         out: out.to_path_buf(),
         fps: video.fps,
         seed: video.seed,
+        push_fault,
     };
     let report = anchor::soak::run(&opts, |s| {
+        // With the push fault, the live outputs (HLS, fragmented recording, the push) in
+        // render mode; else one MP4.
+        let outputs = match &s.push {
+            Some(url) => Outputs::Live {
+                hls_dir: s.hls_dir.clone(),
+                recording: s.recording.clone(),
+                pushes: vec![anchor::stream::PushUrl::parse(url)?],
+            },
+            None => Outputs::File {
+                path: s.recording.clone(),
+            },
+        };
         let run = ShowRun {
             mode: Mode::Render,
-            outputs: Outputs::File { path: s.recording },
+            outputs,
             seconds: Some(s.seconds),
             lipsync: None,
             watch: true,

@@ -9,8 +9,10 @@
 //! descriptors, threads: [`probe`]) and causes the faults of [`plan`] at their media times: two
 //! chat floods of 3,000 messages in 3 s (chatter, abuse, injections) on top of a viewer message
 //! every 15–45 s, and a bad script edit (invalid YAML written over the watched script) fixed
-//! 60 s later. Afterwards the recording is read back ([`recording`]): timestamp continuity of
-//! both streams and the A/V drift at every sample.
+//! 60 s later; with `push_fault`, the stream is also pushed to a private RTMP server
+//! ([`rtmp`]: nginx) that is killed at 40% and restarted a minute later. Afterwards the
+//! recording is read back ([`recording`]): timestamp continuity of both streams and the A/V
+//! drift at every sample; and what the RTMP server recorded, session by session.
 //!
 //! Out: a [`SoakReport`], written as `OUT/soak.json`, `OUT/soak.md` and a plot `OUT/soak.png`
 //! ([`plot`]), with the goals of issue 6: RSS growth after warm-up < 5%, A/V drift at the end
@@ -20,6 +22,7 @@ mod plan;
 mod plot;
 mod probe;
 mod recording;
+mod rtmp;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -32,6 +35,7 @@ use serde::{Deserialize, Serialize};
 pub use plan::{BROKEN_EDIT_SECS, FLOOD_MESSAGES, Fault, FaultKind};
 pub use probe::{ProcessSample, sample as sample_process};
 pub use recording::Continuity;
+pub use rtmp::{PushReadBack, RtmpServer};
 
 use crate::chat::Replay;
 use crate::show::ShowReport;
@@ -72,6 +76,8 @@ pub struct SoakOptions {
     pub fps: u32,
     /// Seed of the scripted chat.
     pub seed: u64,
+    /// Also push to a private RTMP server (nginx) that is killed and restarted mid-soak.
+    pub push_fault: bool,
 }
 
 /// What the caller's show gets.
@@ -89,6 +95,9 @@ pub struct SoakShow {
     pub progress: Arc<AtomicU64>,
     /// The audience's chat and the floods, at their media times.
     pub chat: Replay,
+    /// Push the stream here too (the soak's RTMP server), with the HLS preview in `hls_dir`.
+    pub push: Option<String>,
+    pub hls_dir: PathBuf,
 }
 
 /// One reading, at a media time.
@@ -128,6 +137,10 @@ pub struct SoakReport {
     pub events: BTreeMap<String, usize>,
     /// Chat messages replayed (audience + floods).
     pub chat_messages: usize,
+    /// What the RTMP server received across its restart (`None`: no push fault).
+    pub push: Option<PushReadBack>,
+    /// Why the push fault was not run, if it was asked for and was not.
+    pub push_skipped: Option<String>,
 }
 
 impl SoakReport {
@@ -174,6 +187,29 @@ impl SoakReport {
                     && self.continuity.non_monotonic == 0,
             ),
         ]
+        .into_iter()
+        .chain(self.push.as_ref().map(|p| {
+            (
+                format!(
+                    "RTMP push survived the server restart: {} sessions, {:.1} s of media lost (server down {:.0} s), {} non-monotonic",
+                    p.sessions,
+                    p.lost_s,
+                    self.outage_s(),
+                    p.non_monotonic
+                ),
+                p.sessions >= 2 && p.non_monotonic == 0,
+            )
+        }))
+        .collect()
+    }
+
+    /// Media seconds the RTMP server was down (killed → restarted).
+    fn outage_s(&self) -> f64 {
+        let at = |k: FaultKind| self.faults.iter().find(|f| f.kind == k).map(|f| f.at);
+        match (at(FaultKind::RtmpKilled), at(FaultKind::RtmpRestarted)) {
+            (Some(a), Some(b)) => b - a,
+            _ => 0.0,
+        }
     }
 
     /// The report as Markdown.
@@ -206,6 +242,9 @@ impl SoakReport {
         for (k, n) in &self.events {
             s.push_str(&format!("- {k}: {n}\n"));
         }
+        if let Some(why) = &self.push_skipped {
+            s.push_str(&format!("\nRTMP push fault skipped: {why}\n"));
+        }
         s.push_str("\nPlot: soak.png (RSS, descriptors, threads, A/V drift; faults in orange).\n");
         s
     }
@@ -234,7 +273,26 @@ where
     let script = copy_script(&opts.script, &opts.out.join("script"))?;
     let original =
         std::fs::read_to_string(&script).map_err(|e| SoakError::Read(script.clone(), e))?;
-    let faults = plan::faults(secs);
+    let mut push_skipped = None;
+    let server = if !opts.push_fault {
+        None
+    } else if !RtmpServer::available() {
+        push_skipped = Some(
+            "nginx with libnginx-mod-rtmp is not installed (scripts/setup.sh installs it)"
+                .to_owned(),
+        );
+        None
+    } else {
+        match RtmpServer::start(&opts.out.join("nginx")) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                push_skipped = Some(e.to_string());
+                None
+            }
+        }
+    };
+    let push = server.as_ref().map(RtmpServer::url);
+    let faults = plan::faults(secs, server.is_some());
     let chat = plan::chat(secs, &faults, opts.seed);
     let chat_messages = chat.len();
     let recording = opts.out.join("soak.mp4");
@@ -247,9 +305,19 @@ where
         std::thread::Builder::new()
             .name("anchor-soak".into())
             .spawn(move || {
-                sampler(
-                    &progress, &stop, fps, secs, &faults, &script, &original, started,
-                )
+                let mut server = server;
+                let r = sampler(
+                    &progress,
+                    &stop,
+                    fps,
+                    secs,
+                    &faults,
+                    &script,
+                    &original,
+                    started,
+                    server.as_mut(),
+                );
+                (r, server)
             })
             .map_err(|e| SoakError::Show(format!("cannot start the sampler thread: {e}")))?
     };
@@ -260,9 +328,11 @@ where
         pace: opts.speed,
         progress,
         chat: Replay::from_messages(chat),
+        push,
+        hls_dir: opts.out.join("live"),
     });
     stop.store(true, Ordering::Relaxed);
-    let (mut samples, done) = sampler
+    let ((mut samples, done), server) = sampler
         .join()
         .map_err(|_| SoakError::Show("the sampler thread panicked".into()))?;
     let wall_secs = started.elapsed().as_secs_f64();
@@ -272,7 +342,11 @@ where
     for (s, d) in samples.iter_mut().zip(drift) {
         s.av_drift_ms = d;
     }
-    let r = summarize(
+    let push = server.map(|mut s| {
+        s.kill();
+        rtmp::read_back(&s.recordings(), opts.fps, report.media_secs)
+    });
+    let mut r = summarize(
         opts,
         report,
         samples,
@@ -281,6 +355,8 @@ where
         wall_secs,
         chat_messages,
     );
+    r.push = push;
+    r.push_skipped = push_skipped;
     write(&opts.out, &r)?;
     Ok(r)
 }
@@ -336,6 +412,7 @@ fn sampler(
     script: &Path,
     original: &str,
     started: Instant,
+    mut server: Option<&mut RtmpServer>,
 ) -> (Vec<Sample>, Vec<Fault>) {
     let every = sample_every(secs);
     let mut samples = Vec::new();
@@ -366,6 +443,20 @@ fn sampler(
                 FaultKind::BadScriptEdit => Some(plan::broken(original)),
                 FaultKind::ScriptFixed => Some(original.to_owned()),
                 FaultKind::ChatFlood => None, // in the replay
+                FaultKind::RtmpKilled => {
+                    if let Some(s) = server.as_deref_mut() {
+                        s.kill();
+                    }
+                    None
+                }
+                FaultKind::RtmpRestarted => {
+                    if let Some(s) = server.as_deref_mut()
+                        && let Err(e) = s.restart()
+                    {
+                        tracing::warn!("soak: {e}");
+                    }
+                    None
+                }
             };
             if let Some(text) = write
                 && let Err(e) = std::fs::write(script, text)
@@ -434,6 +525,8 @@ fn summarize(
         continuity,
         events,
         chat_messages,
+        push: None,
+        push_skipped: None,
     }
 }
 

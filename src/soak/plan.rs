@@ -46,10 +46,15 @@ pub enum FaultKind {
     BadScriptEdit,
     /// The original script is written back.
     ScriptFixed,
+    /// The RTMP server the show pushes to is killed (SIGKILL).
+    RtmpKilled,
+    /// ... and started again.
+    RtmpRestarted,
 }
 
-/// The media times of the faults of a soak of `secs` media seconds.
-pub fn faults(secs: f64) -> Vec<Fault> {
+/// The media times of the faults of a soak of `secs` media seconds (`rtmp`: with the RTMP
+/// server outage).
+pub fn faults(secs: f64, rtmp: bool) -> Vec<Fault> {
     let mut f = vec![
         Fault {
             at: 0.30 * secs,
@@ -68,6 +73,16 @@ pub fn faults(secs: f64) -> Vec<Fault> {
             kind: FaultKind::ChatFlood,
         },
     ];
+    if rtmp {
+        f.push(Fault {
+            at: 0.40 * secs,
+            kind: FaultKind::RtmpKilled,
+        });
+        f.push(Fault {
+            at: 0.40 * secs + BROKEN_EDIT_SECS.min(0.05 * secs),
+            kind: FaultKind::RtmpRestarted,
+        });
+    }
     f.sort_by(|a, b| a.at.total_cmp(&b.at));
     f
 }
@@ -123,8 +138,10 @@ mod tests {
     #[test]
     fn faults_and_chat_fill_the_soak_in_order() {
         let secs = 3600.0;
-        let f = faults(secs);
+        let f = faults(secs, true);
         assert!(f.windows(2).all(|w| w[0].at <= w[1].at));
+        assert_eq!(f.len(), 6);
+        assert_eq!(faults(secs, false).len(), 4);
         assert_eq!(
             f.iter().filter(|x| x.kind == FaultKind::ChatFlood).count(),
             2

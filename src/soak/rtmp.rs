@@ -73,7 +73,11 @@ impl RtmpServer {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| SoakError::Show(format!("cannot start nginx (scripts/setup.sh installs it): {e}")))?;
+            .map_err(|e| {
+                SoakError::Show(format!(
+                    "cannot start nginx (scripts/setup.sh installs it): {e}"
+                ))
+            })?;
         self.child = Some(child);
         let t0 = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
@@ -141,7 +145,14 @@ pub fn read_back(files: &[PathBuf], fps: u32, media_s: f64) -> PushReadBack {
     let mut received = 0.0;
     for f in files {
         let Ok(out) = Command::new("ffprobe")
-            .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=dts_time"])
+            .args([
+                "-v",
+                "error",
+                "-select_streams",
+                "v:0",
+                "-show_entries",
+                "packet=dts_time",
+            ])
             .args(["-of", "csv=p=0"])
             .arg(f)
             .output()
