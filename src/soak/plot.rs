@@ -8,6 +8,8 @@ use plotters::prelude::*;
 use super::{Sample, SoakError, plan::Fault};
 
 const WIDTH: u32 = 1200;
+/// A panel: its title and what it plots.
+type Panel = (&'static str, fn(&Sample) -> f64);
 const PANEL_HEIGHT: u32 = 230;
 
 /// Registers a font for plotters' text (once): the first of the fonts the on-screen label
@@ -38,7 +40,7 @@ fn register_font() -> Result<(), SoakError> {
 /// Draws `samples` (and `faults` as vertical lines) to `path`.
 pub fn draw(path: &Path, samples: &[Sample], faults: &[Fault]) -> Result<(), SoakError> {
     register_font()?;
-    let panels: [(&str, fn(&Sample) -> f64); 4] = [
+    let panels: [Panel; 4] = [
         ("RSS (MiB)", |s| s.process.rss_mib),
         ("open file descriptors", |s| f64::from(s.process.fds)),
         ("threads", |s| f64::from(s.process.threads)),
