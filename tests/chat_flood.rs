@@ -42,13 +42,6 @@ const FLOOD_SECS: u64 = 25;
 const RATE: u64 = 1000;
 const THREADS: u64 = 4;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 fn rss_kib(pid: u32) -> Option<u64> {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()?
@@ -93,23 +86,8 @@ fn a_flood_does_not_stall_the_stream_or_grow_memory() {
         .spawn()
         .unwrap();
     let pid = child.id();
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(5)))
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let t0 = Instant::now();
-    while agent
-        .get(&format!("{base}/api/health"))
-        .call()
-        .map_or(true, |r| r.status() != 200)
-    {
-        assert!(
-            t0.elapsed() < Duration::from_secs(120),
-            "the server comes up"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let agent = http_agent();
+    wait_for_health(&agent, &base);
     // Let the show get going.
     std::thread::sleep(Duration::from_secs(3));
 

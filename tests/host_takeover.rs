@@ -33,11 +33,6 @@ fn scratch() -> (Option<impl Drop>, PathBuf) {
     (Some(dir), path)
 }
 
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-    l.local_addr().expect("address").port()
-}
-
 /// A real host: ffmpeg pushing a test pattern (and a 440 Hz tone when `audio`) in real time.
 fn push(port: u16, size: &str, rate: u32, audio: bool) -> Child {
     let mut c = Command::new("ffmpeg");

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use serde_json::{Value, json};
@@ -33,13 +33,6 @@ segments:
 
 const TOKEN: &str = "control-token-1234";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 #[test]
 fn operator_commands_are_carried_out_and_a_missing_token_changes_nothing() {
     let dir = common::tempdir().unwrap();
@@ -65,23 +58,8 @@ fn operator_commands_are_carried_out_and_a_missing_token_changes_nothing() {
         .stderr(std::fs::File::create(dir.path().join("run.log")).unwrap())
         .spawn()
         .unwrap();
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(5)))
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let t0 = Instant::now();
-    while agent
-        .get(&format!("{base}/api/health"))
-        .call()
-        .map_or(true, |r| r.status() != 200)
-    {
-        assert!(
-            t0.elapsed() < Duration::from_secs(120),
-            "the server comes up"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let agent = http_agent();
+    wait_for_health(&agent, &base);
     std::thread::sleep(Duration::from_secs(3));
     let post = |path: &str, body: Value, token: Option<&str>| -> u16 {
         let mut req = agent

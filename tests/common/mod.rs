@@ -70,3 +70,36 @@ pub fn rms(samples: &[f32]) -> f32 {
 mod testutil;
 #[allow(unused_imports)]
 pub use testutil::{decode_audio, ffprobe_json, tempdir};
+
+/// A TCP port free on 127.0.0.1 right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// An HTTP client for the built-in server: 5 s per request, every status an answer.
+pub fn http_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(5)))
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// Waits (up to 2 minutes) until `base`/api/health answers 200.
+pub fn wait_for_health(agent: &ureq::Agent, base: &str) {
+    let t0 = std::time::Instant::now();
+    while agent
+        .get(&format!("{base}/api/health"))
+        .call()
+        .map_or(true, |r| r.status() != 200)
+    {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(120),
+            "the server comes up"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
