@@ -210,6 +210,10 @@ enum Command {
         /// Do not push to a private RTMP server (nginx) that is killed and restarted mid-soak.
         #[arg(long)]
         no_push_fault: bool,
+        /// Do not flap the human host's feed (a real ffmpeg push into the show's host input,
+        /// pushed at --speed; without --speed there is no flapping).
+        #[arg(long)]
+        no_host_flap: bool,
         #[command(flatten)]
         video: VideoArgs,
     },
@@ -672,8 +676,21 @@ fn real_main() -> Result<ExitCode> {
             speed,
             out,
             no_push_fault,
+            no_host_flap,
             video,
-        } => soak(&script, hours, speed, &out, !no_push_fault, &video)?,
+        } => soak(
+            anchor::soak::SoakOptions {
+                script,
+                hours,
+                speed: (speed > 0.0).then_some(speed),
+                out,
+                fps: video.fps,
+                seed: video.seed,
+                push_fault: !no_push_fault,
+                host_flap: !no_host_flap,
+            },
+            &video,
+        )?,
         Command::Doctor => return Ok(doctor()),
     }
     Ok(ExitCode::SUCCESS)
@@ -697,7 +714,7 @@ struct ShowRun {
     restart_on_edit: bool,
     chat: Option<ChatOptions>,
     pace: Option<f64>,
-    progress: Option<Arc<std::sync::atomic::AtomicU64>>,
+    progress: Option<Arc<show::Progress>>,
     host: Option<HostOptions>,
     control: Option<crossbeam_channel::Receiver<anchor::server::ControlCommand>>,
 }
@@ -752,19 +769,12 @@ fn run_show(
 }
 
 /// `anchor soak`: the show under faults for `hours` of media; prints the goals.
-fn soak(
-    script: &Path,
-    hours: f64,
-    speed: f64,
-    out: &Path,
-    push_fault: bool,
-    video: &VideoArgs,
-) -> Result<()> {
+fn soak(opts: anchor::soak::SoakOptions, video: &VideoArgs) -> Result<()> {
     // A night on air: without --clock-start, the soak starts when the script's schedule next
     // opens (a show that is off the schedule would only idle).
     let mut video = video.clone();
     if video.clock_start.is_none() {
-        let schedule = show::Schedule::new(&Script::load(script)?.show.schedule);
+        let schedule = show::Schedule::new(&Script::load(&opts.script)?.show.schedule);
         let now = jiff::Timestamp::now();
         if !schedule.on_air(now)
             && let Some(start) = schedule.next_start(now)
@@ -773,15 +783,6 @@ fn soak(
         }
     }
     let video = &video;
-    let opts = anchor::soak::SoakOptions {
-        script: script.to_path_buf(),
-        hours,
-        speed: (speed > 0.0).then_some(speed),
-        out: out.to_path_buf(),
-        fps: video.fps,
-        seed: video.seed,
-        push_fault,
-    };
     let report = anchor::soak::run(&opts, |s| {
         // With the push fault, the live outputs (HLS, fragmented recording, the push) in
         // render mode; else one MP4.
@@ -809,13 +810,22 @@ fn soak(
             }),
             pace: s.pace,
             progress: Some(s.progress),
-            host: None,
+            host: s
+                .host
+                .map(|url| -> Result<HostOptions> {
+                    Ok(HostOptions {
+                        source: anchor::host::HostSource::parse(&url)?,
+                        grace: anchor::host::DEFAULT_GRACE,
+                        control: anchor::host::HostControl::new(),
+                    })
+                })
+                .transpose()?,
             control: None,
         };
         run_show(&s.script, run, video, &Events::new()).map_err(Into::into)
     })?;
     print!("{}", report.markdown());
-    println!("report: {}", out.join("soak.md").display());
+    println!("report: {}", opts.out.join("soak.md").display());
     Ok(())
 }
 

@@ -104,16 +104,17 @@ pub struct ShowOptions {
     /// Viewer chat to answer (None: no chat).
     pub chat: Option<ChatOptions>,
     /// Render mode: at most this many media seconds per wall second (`None`: as fast as the
-    /// machine goes). `anchor soak --speed`.
+    /// machine goes; with a host feed: exactly this many, default 1). `anchor soak --speed`.
     pub pace: Option<f64>,
-    /// Frames handed to the encoder so far, kept up to date while the show runs, for a
+    /// What was handed to the encoder so far, kept up to date while the show runs, for a
     /// watcher on another thread (`anchor soak` samples the process at media times by it).
-    pub progress: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    pub progress: Option<std::sync::Arc<Progress>>,
     /// The operator's commands (`POST /api/pause`, ...; the HTTP server holds the sender),
     /// applied at the next frame.
     pub control: Option<crossbeam_channel::Receiver<crate::server::ControlCommand>>,
     /// The human host's feed (None: the avatar alone). With a host input the frame loop is
-    /// paced to the wall clock in both modes (the feed is live).
+    /// paced to the wall clock in both modes (the feed is live); in render mode at `pace` ×
+    /// real time (the soak pushes its test feed at that rate).
     pub host: Option<HostOptions>,
 }
 
@@ -136,6 +137,38 @@ pub struct ChatOptions {
     /// A replay file's messages, delivered at their media times.
     pub replay: Option<crate::chat::Replay>,
     pub brain: crate::brain::BrainConfig,
+}
+
+/// Video frames and audio samples handed to the encoder so far (updated every frame, read
+/// together).
+#[derive(Debug, Default)]
+pub struct Progress(std::sync::Mutex<(u64, u64)>);
+
+impl Progress {
+    pub fn set(&self, frames: u64, audio_samples: u64) {
+        if let Ok(mut p) = self.0.lock() {
+            *p = (frames, audio_samples);
+        }
+    }
+
+    /// (frames, audio samples).
+    pub fn get(&self) -> (u64, u64) {
+        self.0.lock().map_or((0, 0), |p| *p)
+    }
+
+    /// Media seconds of video handed over.
+    pub fn media_secs(&self, fps: u32) -> f64 {
+        self.get().0 as f64 / f64::from(fps.max(1))
+    }
+
+    /// Audio handed over minus video handed over (ms; + is audio ahead): the A/V drift at the
+    /// encoder's input. 0 in a show whose every frame carries exactly its audio.
+    pub fn av_drift_ms(&self, fps: u32) -> f64 {
+        let (frames, samples) = self.get();
+        1000.0
+            * (samples as f64 / f64::from(crate::media::SAMPLE_RATE)
+                - frames as f64 / f64::from(fps.max(1)))
+    }
 }
 
 /// What a show did, for the CLI and benchmarks.

@@ -115,8 +115,17 @@ pub fn run(
         Some(h) => Some(HostOn::start(h, opts, script)?),
         None => None,
     };
-    // With a live feed the loop follows the wall clock, in both modes.
+    // With a live feed the loop follows the wall clock, in both modes: in render mode at
+    // `pace` × real time (a soak's host feed is pushed at that rate).
     let paced = opts.mode == Mode::Live || host.is_some();
+    let rate = match opts.mode {
+        Mode::Render => opts.pace.filter(|p| *p > 0.0),
+        Mode::Live => None,
+    };
+    // When media time `t` is due on the wall clock.
+    let due_at = |started: Instant, t: MediaTime| {
+        started + Duration::from_secs_f64(t.secs() / rate.unwrap_or(1.0))
+    };
     events.emit(
         0.0,
         EventKind::ShowStarted {
@@ -190,8 +199,7 @@ pub fn run(
         while show.audio_end < t1 && !voice_done && audio == Source::Avatar && !director.is_paused()
         {
             let clip = if paced {
-                let due = started + Duration::from_secs_f64(t0.secs());
-                rx.recv_timeout(due.saturating_duration_since(Instant::now()))
+                rx.recv_timeout(due_at(started, t0).saturating_duration_since(Instant::now()))
             } else {
                 rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
             };
@@ -224,11 +232,8 @@ pub fn run(
             handover::crossfade(&host_audio, &mut samples);
         }
         audio_source = audio;
-        if opts.mode == Mode::Render
-            && let Some(pace) = opts.pace.filter(|p| *p > 0.0)
-        {
-            let due = started + Duration::from_secs_f64(t0.secs() / pace);
-            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        if !paced && rate.is_some() {
+            std::thread::sleep(due_at(started, t0).saturating_duration_since(Instant::now()));
         }
         let r0 = Instant::now();
         let host_frame = match (picture, host.as_ref()) {
@@ -271,7 +276,7 @@ pub fn run(
             }
         }
         if let Some(p) = &opts.progress {
-            p.store(encoder.frames(), Ordering::Relaxed);
+            p.set(encoder.frames(), encoder.audio_samples());
         }
         show.report.render_wall_secs += (r1 - r0).as_secs_f64();
         show.report.encode_wall_secs += r1.elapsed().as_secs_f64();
@@ -281,8 +286,9 @@ pub fn run(
         show.animator.forget_before(t - 2.0);
         frame += 1;
         if paced {
-            let due =
-                started + Duration::from_secs_f64(t1.secs()).saturating_sub(super::LIVE_LOOKAHEAD);
+            let due = due_at(started, t1)
+                .checked_sub(super::LIVE_LOOKAHEAD)
+                .unwrap_or(started);
             let now = Instant::now();
             if let Some(wait) = due.checked_duration_since(now) {
                 std::thread::sleep(wait);

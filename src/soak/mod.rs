@@ -2,22 +2,27 @@
 //!
 //! In: [`SoakOptions`] (a script, media hours, a pace) and the caller's way to run a show
 //! ([`run`] hands it a [`SoakShow`]: a copy of the script to run and watch, the recording's
-//! path, the chat to replay, the pace, a frame counter to keep up to date). The show runs in
-//! render mode, as fast as the machine goes or at `speed` × real time.
+//! path, the chat to replay, the pace, a [`Progress`] to keep up to date, where to listen for
+//! the host). The show runs in render mode, as fast as the machine goes or at `speed` × real
+//! time.
 //!
 //! While it runs, a sampler thread reads the process at fixed media times (RSS, open file
-//! descriptors, threads: [`probe`]) and causes the faults of [`plan`] at their media times: two
+//! descriptors, threads: [`probe`]; A/V drift at the encoder's input) and causes the faults of [`plan`] at their media times: two
 //! chat floods of 3,000 messages in 3 s (chatter, abuse, injections) on top of a viewer message
 //! every 15–45 s, and a bad script edit (invalid YAML written over the watched script) fixed
 //! 60 s later; with `push_fault`, the stream is also pushed to a private RTMP server
-//! ([`rtmp`]: nginx) that is killed at 40% and restarted a minute later. Afterwards the
-//! recording is read back ([`recording`]): timestamp continuity of both streams and the A/V
-//! drift at every sample; and what the RTMP server recorded, session by session.
+//! ([`rtmp`]: nginx) that is killed at 40% and restarted a minute later; with `host_flap` (and a
+//! pace), the human host's feed ([`host`]: a real ffmpeg push into the show's host input)
+//! comes and goes in cycles: live, a blip shorter than the grace period, live, gone.
+//! Afterwards the recording is read back ([`recording`]): timestamp continuity of both streams
+//! and the A/V drift at the end; what the RTMP server recorded, session by session; and the
+//! hand-over times, from the show's events.
 //!
 //! Out: a [`SoakReport`], written as `OUT/soak.json`, `OUT/soak.md` and a plot `OUT/soak.png`
 //! ([`plot`]), with the goals of issue 6: RSS growth after warm-up < 5%, A/V drift at the end
 //! ≤ 1 frame, descriptors and threads flat.
 
+mod host;
 mod plan;
 mod plot;
 mod probe;
@@ -27,24 +32,30 @@ mod rtmp;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+pub use host::HostFeed;
 pub use plan::{BROKEN_EDIT_SECS, FLOOD_MESSAGES, Fault, FaultKind};
 pub use probe::{ProcessSample, sample as sample_process};
 pub use recording::Continuity;
 pub use rtmp::{PushReadBack, RtmpServer};
 
 use crate::chat::Replay;
-use crate::show::ShowReport;
+use crate::show::{Progress, ShowReport};
 
 /// Share of the media time treated as warm-up (caches, the embedder, the first product
 /// images): RSS growth is measured from its end.
 pub const WARMUP_SHARE: f64 = 0.10;
 /// Goal: RSS growth after warm-up, percent.
 pub const RSS_GROWTH_GOAL_PCT: f64 = 5.0;
+/// The stream's keyframe interval (s): the avatar must take the picture within one.
+pub const KEYFRAME_SECS: f64 = 2.0;
+/// A host back this long (media s) must have been handed the show: connecting (about 2 s),
+/// [`crate::show::handover::HAND_BACK_STABLE`] and the avatar's sentence on air (up to ~15 s).
+pub const HOST_RETURN_SECS: f64 = 20.0;
 
 /// Errors of a soak.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +89,8 @@ pub struct SoakOptions {
     pub seed: u64,
     /// Also push to a private RTMP server (nginx) that is killed and restarted mid-soak.
     pub push_fault: bool,
+    /// Flap the human host's feed (a real ffmpeg push into the show's host input, at `speed`).
+    pub host_flap: bool,
 }
 
 /// What the caller's show gets.
@@ -91,13 +104,15 @@ pub struct SoakShow {
     pub seconds: f64,
     /// Render pace (media seconds per wall second), if any.
     pub pace: Option<f64>,
-    /// Keep this at the number of frames encoded.
-    pub progress: Arc<AtomicU64>,
+    /// Keep this up to date with what was encoded.
+    pub progress: Arc<Progress>,
     /// The audience's chat and the floods, at their media times.
     pub chat: Replay,
     /// Push the stream here too (the soak's RTMP server), with the HLS preview in `hls_dir`.
     pub push: Option<String>,
     pub hls_dir: PathBuf,
+    /// Listen for the human host's feed here (`--host-input`); the soak pushes to it.
+    pub host: Option<String>,
 }
 
 /// One reading, at a media time.
@@ -106,7 +121,7 @@ pub struct Sample {
     pub media_s: f64,
     pub wall_s: f64,
     pub process: ProcessSample,
-    /// Audio end − video end in the recording at this media time (ms).
+    /// Audio − video handed to the encoder by this media time (ms; [`Progress::av_drift_ms`]).
     pub av_drift_ms: f64,
 }
 
@@ -141,6 +156,126 @@ pub struct SoakReport {
     pub push: Option<PushReadBack>,
     /// Why the push fault was not run, if it was asked for and was not.
     pub push_skipped: Option<String>,
+    /// What the show did each time the host's feed dropped or came back (`None`: no flapping).
+    pub host: Option<HostFlaps>,
+    /// Why the host feed did not flap, if it was asked for and did not.
+    pub host_skipped: Option<String>,
+}
+
+/// The hand-over, read from the show's events against the times the soak dropped and
+/// restarted the host's push (media seconds).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HostFlaps {
+    pub drops: Vec<HostDrop>,
+    pub returns: Vec<HostReturn>,
+}
+
+/// One return of the host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostReturn {
+    /// When the push was started.
+    pub at: f64,
+    /// How long it ran before it was dropped again (or the soak ended).
+    pub live_s: f64,
+    /// Seconds from the push starting to `hand_back` (`None`: not handed back while it ran).
+    pub hand_back_s: Option<f64>,
+}
+
+/// One drop of the host's feed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostDrop {
+    /// When the push was killed.
+    pub at: f64,
+    /// Shorter than the grace period: the host came back before the avatar may take over.
+    pub blip: bool,
+    /// Seconds from the kill to the picture switching to the avatar (`host_offline`).
+    pub picture_s: Option<f64>,
+    /// Seconds from the kill to the avatar taking over (`takeover`).
+    pub takeover_s: Option<f64>,
+}
+
+impl HostFlaps {
+    /// Pairs each host fault with the first matching event before the next host fault.
+    fn read(faults: &[Fault], events: &[(f64, String)], grace: f64, end: f64) -> HostFlaps {
+        let host: Vec<&Fault> = faults
+            .iter()
+            .filter(|f| matches!(f.kind, FaultKind::HostOnline | FaultKind::HostOffline))
+            .collect();
+        let mut r = HostFlaps::default();
+        for (i, f) in host.iter().enumerate() {
+            let until = host.get(i + 1).map_or(end, |n| n.at);
+            let first = |kind: &str| {
+                events
+                    .iter()
+                    .find(|(t, k)| k == kind && *t > f.at && *t <= until)
+                    .map(|(t, _)| t - f.at)
+            };
+            match f.kind {
+                FaultKind::HostOffline => r.drops.push(HostDrop {
+                    at: f.at,
+                    blip: until - f.at < grace,
+                    picture_s: first("host_offline"),
+                    takeover_s: first("takeover"),
+                }),
+                _ => r.returns.push(HostReturn {
+                    at: f.at,
+                    live_s: until - f.at,
+                    hand_back_s: first("hand_back"),
+                }),
+            }
+        }
+        r
+    }
+
+    /// The goal: every drop switches the picture within one keyframe interval, every drop
+    /// longer than the grace period is taken over within grace + one keyframe interval, no
+    /// blip is, and every return that stays [`HOST_RETURN_SECS`] is handed back.
+    fn goal(&self, grace: f64) -> (String, bool) {
+        let range = |v: Vec<f64>| {
+            let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = v.iter().copied().fold(0.0, f64::max);
+            if v.is_empty() {
+                "none".to_owned()
+            } else {
+                format!("{lo:.2}–{hi:.2} s")
+            }
+        };
+        let picture: Vec<Option<f64>> = self.drops.iter().map(|d| d.picture_s).collect();
+        let long: Vec<&HostDrop> = self.drops.iter().filter(|d| !d.blip).collect();
+        let takeover: Vec<Option<f64>> = long.iter().map(|d| d.takeover_s).collect();
+        let blips_taken = self
+            .drops
+            .iter()
+            .filter(|d| d.blip && d.takeover_s.is_some())
+            .count();
+        let due: Vec<&HostReturn> = self
+            .returns
+            .iter()
+            .filter(|r| r.live_s >= HOST_RETURN_SECS)
+            .collect();
+        let handed = due.iter().filter(|r| r.hand_back_s.is_some()).count();
+        let ok = picture
+            .iter()
+            .all(|p| p.is_some_and(|s| s <= KEYFRAME_SECS))
+            && takeover
+                .iter()
+                .all(|t| t.is_some_and(|s| s <= grace + KEYFRAME_SECS))
+            && blips_taken == 0
+            && handed == due.len();
+        (
+            format!(
+                "host feed dropped {} times ({} blips): picture to the avatar {} after the drop (goal ≤ {KEYFRAME_SECS} s), takeover {} (goal ≤ grace {grace} s + {KEYFRAME_SECS} s), {blips_taken} blips taken over (goal 0), handed back {handed} of {} returns that stayed ≥ {HOST_RETURN_SECS} s ({} in all), after {}",
+                self.drops.len(),
+                self.drops.len() - long.len(),
+                range(picture.iter().flatten().copied().collect()),
+                range(takeover.iter().flatten().copied().collect()),
+                due.len(),
+                self.returns.len(),
+                range(self.returns.iter().filter_map(|r| r.hand_back_s).collect()),
+            ),
+            ok,
+        )
+    }
 }
 
 impl SoakReport {
@@ -200,6 +335,11 @@ impl SoakReport {
                 p.sessions >= 2 && p.non_monotonic == 0,
             )
         }))
+        .chain(
+            self.host
+                .as_ref()
+                .map(|h| h.goal(crate::host::DEFAULT_GRACE.as_secs_f64())),
+        )
         .collect()
     }
 
@@ -223,13 +363,14 @@ impl SoakReport {
             s.push_str(&format!("- {} {g}\n", if ok { "met:" } else { "NOT MET:" }));
         }
         s.push_str(&format!(
-            "\nRSS {:.1} MiB after warm-up → {:.1} MiB at the end (max {:.1}); largest |A/V drift| over the samples {:.1} ms (read where both streams have a packet boundary); recording {:.1} s video, {:.1} s audio.\n\n",
+            "\nRSS {:.1} MiB after warm-up → {:.1} MiB at the end (max {:.1}); largest |A/V drift| at the encoder's input over the samples {:.1} ms; recording {:.1} s video, {:.1} s audio, audio start − video start {:+.1} ms (the AAC priming, constant).\n\n",
             self.rss_warm_mib,
             self.rss_end_mib,
             self.rss_max_mib,
             self.drift_max_ms,
             self.continuity.video_secs,
-            self.continuity.audio_secs
+            self.continuity.audio_secs,
+            self.continuity.start_offset_ms
         ));
         s.push_str("## Faults\n\n| media time | fault |\n|---|---|\n");
         for f in &self.faults {
@@ -244,6 +385,9 @@ impl SoakReport {
         }
         if let Some(why) = &self.push_skipped {
             s.push_str(&format!("\nRTMP push fault skipped: {why}\n"));
+        }
+        if let Some(why) = &self.host_skipped {
+            s.push_str(&format!("\nHost feed flapping skipped: {why}\n"));
         }
         s.push_str("\nPlot: soak.png (RSS, descriptors, threads, A/V drift; faults in orange).\n");
         s
@@ -292,11 +436,24 @@ where
         }
     };
     let push = server.as_ref().map(RtmpServer::url);
-    let faults = plan::faults(secs, server.is_some());
+    let mut host_skipped = None;
+    let feed = match opts.speed {
+        _ if !opts.host_flap => None,
+        None => {
+            host_skipped = Some(
+                "the host's feed is pushed in real time × the soak's pace: give --speed (e.g. --speed 1.5)"
+                    .to_owned(),
+            );
+            None
+        }
+        Some(rate) => Some(HostFeed::new(rate)?),
+    };
+    let host = feed.as_ref().map(|f| f.url().to_owned());
+    let faults = plan::faults(secs, server.is_some(), feed.is_some());
     let chat = plan::chat(secs, &faults, opts.seed);
     let chat_messages = chat.len();
     let recording = opts.out.join("soak.mp4");
-    let progress = Arc::new(AtomicU64::new(0));
+    let progress = Arc::new(Progress::default());
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let sampler = {
@@ -305,7 +462,7 @@ where
         std::thread::Builder::new()
             .name("anchor-soak".into())
             .spawn(move || {
-                let mut server = server;
+                let (mut server, mut feed) = (server, feed);
                 let r = sampler(
                     &progress,
                     &stop,
@@ -316,7 +473,9 @@ where
                     &original,
                     started,
                     server.as_mut(),
+                    feed.as_mut(),
                 );
+                drop(feed);
                 (r, server)
             })
             .map_err(|e| SoakError::Show(format!("cannot start the sampler thread: {e}")))?
@@ -330,21 +489,26 @@ where
         chat: Replay::from_messages(chat),
         push,
         hls_dir: opts.out.join("live"),
+        host: host.clone(),
     });
     stop.store(true, Ordering::Relaxed);
-    let ((mut samples, done), server) = sampler
+    let ((samples, done), server) = sampler
         .join()
         .map_err(|_| SoakError::Show("the sampler thread panicked".into()))?;
     let wall_secs = started.elapsed().as_secs_f64();
     let report = result.map_err(|e| SoakError::Show(e.to_string()))?;
-    let at: Vec<f64> = samples.iter().map(|s| s.media_s).collect();
-    let (continuity, drift) = recording::analyze(&recording, opts.fps, &at)?;
-    for (s, d) in samples.iter_mut().zip(drift) {
-        s.av_drift_ms = d;
-    }
+    let continuity = recording::analyze(&recording, opts.fps)?;
     let push = server.map(|mut s| {
         s.kill();
         rtmp::read_back(&s.recordings(), opts.fps, report.media_secs)
+    });
+    let flaps = host.map(|_| {
+        HostFlaps::read(
+            &done,
+            &report.events,
+            crate::host::DEFAULT_GRACE.as_secs_f64(),
+            report.media_secs,
+        )
     });
     let mut r = summarize(
         opts,
@@ -357,6 +521,8 @@ where
     );
     r.push = push;
     r.push_skipped = push_skipped;
+    r.host = flaps;
+    r.host_skipped = host_skipped;
     write(&opts.out, &r)?;
     Ok(r)
 }
@@ -404,7 +570,7 @@ fn copy_dir(from: &Path, to: &Path, depth: u32) -> Result<(), SoakError> {
 /// samples and the faults as caused.
 #[allow(clippy::too_many_arguments)]
 fn sampler(
-    progress: &AtomicU64,
+    progress: &Progress,
     stop: &AtomicBool,
     fps: u32,
     secs: f64,
@@ -413,28 +579,29 @@ fn sampler(
     original: &str,
     started: Instant,
     mut server: Option<&mut RtmpServer>,
+    mut feed: Option<&mut HostFeed>,
 ) -> (Vec<Sample>, Vec<Fault>) {
     let every = sample_every(secs);
     let mut samples = Vec::new();
     let mut done = Vec::new();
     let mut next_sample = 0.0f64;
     let mut next_fault = 0usize;
-    let take = |media_s: f64, samples: &mut Vec<Sample>| {
+    let take = |media_s: f64, av_drift_ms: f64, samples: &mut Vec<Sample>| {
         if let Some(process) = probe::sample() {
             samples.push(Sample {
                 media_s,
                 wall_s: started.elapsed().as_secs_f64(),
                 process,
-                av_drift_ms: 0.0,
+                av_drift_ms,
             });
         }
     };
     loop {
         let stopping = stop.load(Ordering::Relaxed);
-        let media = progress.load(Ordering::Relaxed) as f64 / f64::from(fps.max(1));
+        let media = progress.media_secs(fps);
         // The last sample is one interval before the end, while the show still runs.
         while media >= next_sample && next_sample < secs {
-            take(media, &mut samples);
+            take(media, progress.av_drift_ms(fps), &mut samples);
             next_sample += every;
         }
         while let Some(f) = faults.get(next_fault).filter(|f| media >= f.at) {
@@ -454,6 +621,20 @@ fn sampler(
                         && let Err(e) = s.restart()
                     {
                         tracing::warn!("soak: {e}");
+                    }
+                    None
+                }
+                FaultKind::HostOnline => {
+                    if let Some(h) = feed.as_deref_mut()
+                        && let Err(e) = h.start()
+                    {
+                        tracing::warn!("soak: {e}");
+                    }
+                    None
+                }
+                FaultKind::HostOffline => {
+                    if let Some(h) = feed.as_deref_mut() {
+                        h.stop();
                     }
                     None
                 }
@@ -527,6 +708,8 @@ fn summarize(
         chat_messages,
         push: None,
         push_skipped: None,
+        host: None,
+        host_skipped: None,
     }
 }
 

@@ -27,6 +27,13 @@ pub const FLOOD_MESSAGES: usize = 3_000;
 const FLOOD_SECS: f64 = 3.0;
 /// How long (media seconds) the broken script stays broken.
 pub const BROKEN_EDIT_SECS: f64 = 60.0;
+/// A host cycle (media seconds): live this long (at most), gone for a blip shorter than the
+/// grace period, live again, then gone until the next cycle.
+pub const HOST_LIVE_SECS: f64 = 60.0;
+pub const HOST_BLIP_SECS: f64 = 2.0;
+pub const HOST_RELIVE_SECS: f64 = 30.0;
+/// Host cycles start at 10% of the soak and then this often (at most; twice in a short soak).
+pub const HOST_CYCLE_EVERY_SECS: f64 = 3600.0;
 
 /// A fault or event the soak causes, at a media time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,11 +57,15 @@ pub enum FaultKind {
     RtmpKilled,
     /// ... and started again.
     RtmpRestarted,
+    /// The human host starts pushing to the show's host input (a real ffmpeg test pattern).
+    HostOnline,
+    /// ... and their connection drops (the push is killed).
+    HostOffline,
 }
 
 /// The media times of the faults of a soak of `secs` media seconds (`rtmp`: with the RTMP
-/// server outage).
-pub fn faults(secs: f64, rtmp: bool) -> Vec<Fault> {
+/// server outage; `host`: with the host feed flapping).
+pub fn faults(secs: f64, rtmp: bool, host: bool) -> Vec<Fault> {
     let mut f = vec![
         Fault {
             at: 0.30 * secs,
@@ -82,6 +93,28 @@ pub fn faults(secs: f64, rtmp: bool) -> Vec<Fault> {
             at: 0.40 * secs + BROKEN_EDIT_SECS.min(0.05 * secs),
             kind: FaultKind::RtmpRestarted,
         });
+    }
+    if host {
+        // Live, a blip (the picture goes to the avatar, no takeover), live again, gone (the
+        // avatar takes over after the grace period).
+        let live = HOST_LIVE_SECS.min(0.3 * secs);
+        let relive = HOST_RELIVE_SECS.min(0.2 * secs);
+        let steps = [
+            (0.0, FaultKind::HostOnline),
+            (live, FaultKind::HostOffline),
+            (live + HOST_BLIP_SECS, FaultKind::HostOnline),
+            (live + HOST_BLIP_SECS + relive, FaultKind::HostOffline),
+        ];
+        let cycle = live + HOST_BLIP_SECS + relive;
+        let every = (0.5 * secs).min(HOST_CYCLE_EVERY_SECS);
+        let mut start = 0.10 * secs;
+        while start + cycle < 0.95 * secs {
+            f.extend(steps.iter().map(|&(d, kind)| Fault {
+                at: start + d,
+                kind,
+            }));
+            start += every;
+        }
     }
     f.sort_by(|a, b| a.at.total_cmp(&b.at));
     f
@@ -138,10 +171,10 @@ mod tests {
     #[test]
     fn faults_and_chat_fill_the_soak_in_order() {
         let secs = 3600.0;
-        let f = faults(secs, true);
+        let f = faults(secs, true, false);
         assert!(f.windows(2).all(|w| w[0].at <= w[1].at));
         assert_eq!(f.len(), 6);
-        assert_eq!(faults(secs, false).len(), 4);
+        assert_eq!(faults(secs, false, false).len(), 4);
         assert_eq!(
             f.iter().filter(|x| x.kind == FaultKind::ChatFlood).count(),
             2
@@ -156,6 +189,42 @@ mod tests {
             c.iter()
                 .all(|m| m.at.is_some_and(|a| a < secs + FLOOD_SECS))
         );
+    }
+
+    #[test]
+    fn the_host_flaps_in_cycles_that_fit_the_soak() {
+        let count = |secs: f64| {
+            let f = faults(secs, false, true);
+            let on: Vec<f64> = f
+                .iter()
+                .filter(|x| x.kind == FaultKind::HostOnline)
+                .map(|x| x.at)
+                .collect();
+            let off: Vec<f64> = f
+                .iter()
+                .filter(|x| x.kind == FaultKind::HostOffline)
+                .map(|x| x.at)
+                .collect();
+            assert_eq!(on.len(), off.len());
+            // Each online is followed by its offline, before the next online.
+            for (i, (a, b)) in on.iter().zip(&off).enumerate() {
+                assert!(a < b, "{on:?} {off:?}");
+                if let Some(next) = on.get(i + 1) {
+                    assert!(b < next, "{on:?} {off:?}");
+                }
+            }
+            assert!(off.iter().all(|t| *t < 0.95 * secs));
+            // The blip is shorter than the default grace period (no takeover).
+            for w in off.chunks(2).zip(on.chunks(2)) {
+                if let (Some(off0), Some(on1)) = (w.0.first(), w.1.get(1)) {
+                    assert!(on1 - off0 < crate::host::DEFAULT_GRACE.as_secs_f64());
+                }
+            }
+            on.len() / 2
+        };
+        assert_eq!(count(45.0), 1);
+        assert_eq!(count(900.0), 2);
+        assert_eq!(count(8.0 * 3600.0), 7);
     }
 
     #[test]

@@ -44,7 +44,9 @@ pub fn draw(path: &Path, samples: &[Sample], faults: &[Fault]) -> Result<(), Soa
         ("RSS (MiB)", |s| s.process.rss_mib),
         ("open file descriptors", |s| f64::from(s.process.fds)),
         ("threads", |s| f64::from(s.process.threads)),
-        ("A/V drift (ms, audio - video)", |s| s.av_drift_ms),
+        ("A/V drift at the encoder input (ms, audio - video)", |s| {
+            s.av_drift_ms
+        }),
     ];
     let height = PANEL_HEIGHT * panels.len() as u32;
     let mut buf = vec![0u8; (WIDTH * height * 3) as usize];

@@ -24,18 +24,25 @@ pub struct Continuity {
     pub audio_gaps: u64,
     /// The largest hole (s), either stream.
     pub largest_gap_s: f64,
-    /// Audio end − video end at the end of the recording (ms; + is audio ahead).
+    /// A/V drift at the end of the recording (ms; + is audio longer): see [`analyze`].
     pub drift_end_ms: f64,
+    /// First audio packet − first video packet (ms). A constant, not drift: in the live
+    /// recording it is the AAC encoder's priming (1024 samples, −21.3 ms at 48 kHz), which
+    /// decoders play as the delay it stands for.
+    #[serde(default)]
+    pub start_offset_ms: f64,
 }
 
 /// One packet: stream (0 video, 1 audio), dts, pts, duration (s).
 type Packet = (u8, f64, f64, f64);
 
-/// Reads every packet of `path` with ffprobe and measures continuity, and the A/V drift at
-/// each of `at` (media seconds, moved to the nearest instant where both streams have a
-/// packet boundary: every 0.32 s at 25 fps, 0.53 s at 30 fps): the end of the audio heard by
-/// then minus the end of the video shown by then (ms).
-pub fn analyze(path: &Path, fps: u32, at: &[f64]) -> Result<(Continuity, Vec<f64>), SoakError> {
+/// Reads every packet of `path` with ffprobe and measures continuity and the A/V drift at the
+/// end: the audio's media time minus the video's, each counted from its own first packet, less
+/// the encoder's priming (audio before the first video frame). It includes the last AAC
+/// packet's padding (0–21.3 ms at 48 kHz); audio lost or added anywhere shows in full.
+/// (Mid-stream, timestamps made from sample and frame counts cannot show drift, only holes;
+/// the soak reads drift there at the encoder's input, see `crate::show::Progress`.)
+pub fn analyze(path: &Path, fps: u32) -> Result<Continuity, SoakError> {
     let out = Command::new("ffprobe")
         .args(["-v", "error", "-show_entries"])
         .arg("packet=stream_index,dts_time,pts_time,duration_time")
@@ -52,17 +59,7 @@ pub fn analyze(path: &Path, fps: u32, at: &[f64]) -> Result<(Continuity, Vec<f64
     }
     let text = String::from_utf8_lossy(&out.stdout);
     let packets: Vec<Packet> = text.lines().filter_map(parse).collect();
-    Ok(measure(&packets, fps, at))
-}
-
-/// Seconds between instants at which both an AAC packet (1024 samples at 48 kHz) and a video
-/// frame (1 / `fps`) end: lcm(8/375, 1/fps) = lcm(8, 1) / gcd(375, fps) = 8 / gcd(375, fps).
-fn common_boundary(fps: u32) -> f64 {
-    let (mut a, mut b) = (375u32, fps.max(1));
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    8.0 / f64::from(a)
+    Ok(measure(&packets, fps))
 }
 
 /// `stream_index,pts_time,dts_time,duration_time` (ffprobe's field order for
@@ -76,7 +73,7 @@ fn parse(line: &str) -> Option<Packet> {
     Some((stream, dts, pts, dur))
 }
 
-fn measure(packets: &[Packet], fps: u32, at: &[f64]) -> (Continuity, Vec<f64>) {
+fn measure(packets: &[Packet], fps: u32) -> Continuity {
     let frame = 1.0 / f64::from(fps.max(1));
     let mut c = Continuity::default();
     let mut last_dts = [f64::NEG_INFINITY; 2];
@@ -116,32 +113,30 @@ fn measure(packets: &[Packet], fps: u32, at: &[f64]) -> (Continuity, Vec<f64>) {
         }
     }
     c.video_secs = c.video_packets as f64 * frame;
-    video.sort_by(f64::total_cmp);
-    audio.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let end_of = |t: f64| -> Option<(f64, f64)> {
-        let v = video.partition_point(|p| *p < t);
-        let a = audio.partition_point(|p| p.0 < t);
-        if v == 0 || a == 0 {
-            return None;
-        }
-        let (ap, ad) = audio[a - 1];
-        Some((ap + ad, video[v - 1] + frame))
+    let first = |stream: u8| {
+        packets
+            .iter()
+            .filter(|p| p.0 == stream)
+            .map(|p| p.2)
+            .fold(f64::INFINITY, f64::min)
     };
-    // Read at instants where both streams have a packet boundary (multiples of the least
-    // common multiple of the two packet durations), so that a continuous stream reads 0 and
-    // any drift is real, not rounding to a packet.
-    let step = common_boundary(fps);
-    let drift: Vec<f64> = at
-        .iter()
-        .map(|&t| {
-            let t = ((t / step).round() * step).max(step);
-            end_of(t - 1e-6).map_or(0.0, |(a, v)| 1000.0 * (a - v))
-        })
-        .collect();
-    if let (Some(&(ap, ad)), Some(&vp)) = (audio.last(), video.last()) {
-        c.drift_end_ms = 1000.0 * ((ap + ad) - (vp + frame));
+    let last_end = |stream: u8, dur: Option<f64>| {
+        packets
+            .iter()
+            .filter(|p| p.0 == stream)
+            .map(|p| p.2 + dur.unwrap_or(p.3))
+            .fold(f64::NEG_INFINITY, f64::max)
+    };
+    let (v0, a0) = (first(0), first(1));
+    if v0.is_finite() && a0.is_finite() {
+        c.start_offset_ms = 1000.0 * (a0 - v0);
+        // Audio starting before the video is the encoder's priming: not content.
+        let priming = (v0 - a0).max(0.0);
+        let audio = last_end(1, None) - a0 - priming;
+        let video = last_end(0, Some(frame)) - v0;
+        c.drift_end_ms = 1000.0 * (audio - video);
     }
-    (c, drift)
+    c
 }
 
 #[cfg(test)]
@@ -171,24 +166,48 @@ mod tests {
 
     #[test]
     fn a_clean_stream_has_no_gaps_and_no_drift() {
-        let (c, drift) = measure(&stream(None, None), 25, &[2.0, 5.0, 9.9]);
+        let c = measure(&stream(None, None), 25);
         assert_eq!((c.video_gaps, c.audio_gaps, c.non_monotonic), (0, 0, 0));
         assert_eq!(c.video_packets, 250);
         assert!((c.video_secs - 10.0).abs() < 1e-9);
-        assert!(drift.iter().all(|d| d.abs() < 1e-6), "{drift:?}");
-        assert!((common_boundary(25) - 0.32).abs() < 1e-12);
-        assert!((common_boundary(30) - 8.0 / 15.0).abs() < 1e-12);
-        assert!(c.drift_end_ms.abs() < 25.0, "{}", c.drift_end_ms);
+        // 469 packets of 1024 samples: 10.005 s, the last packet's padding.
+        assert!((c.drift_end_ms - 5.333).abs() < 0.01, "{}", c.drift_end_ms);
+        assert!(c.start_offset_ms.abs() < 1e-9);
+    }
+
+    #[test]
+    fn priming_is_a_start_offset_and_lost_audio_is_drift() {
+        // The live recording: the AAC priming packet at 0, the video from 21.3 ms.
+        let priming = 1024.0 / 48_000.0;
+        let mut shifted: Vec<Packet> = stream(None, None)
+            .into_iter()
+            .map(|(s, d, p, dur)| match s {
+                0 => (s, d + priming, p + priming, dur),
+                _ => (s, d, p, dur),
+            })
+            .collect();
+        shifted.push((1, 10.005, 10.005, priming));
+        let c = measure(&shifted, 25);
+        assert!((c.start_offset_ms + 1000.0 * priming).abs() < 1e-6);
+        assert!((c.drift_end_ms - 5.333).abs() < 0.01, "{}", c.drift_end_ms);
+        // 10 packets (213 ms) of audio never reached the encoder: the rest is 213 ms early.
+        let short: Vec<Packet> = stream(None, None)
+            .into_iter()
+            .filter(|p| p.0 == 0 || p.1 < 10.005 - 10.0 * priming - 1e-9)
+            .collect();
+        let c = measure(&short, 25);
+        assert_eq!(c.audio_gaps, 0);
+        assert!((c.drift_end_ms + 208.0).abs() < 0.1, "{}", c.drift_end_ms);
     }
 
     #[test]
     fn holes_and_reordering_are_counted() {
-        let (c, _) = measure(&stream(Some(100), Some(200)), 25, &[]);
+        let c = measure(&stream(Some(100), Some(200)), 25);
         assert_eq!((c.video_gaps, c.audio_gaps), (1, 1));
         assert!((c.largest_gap_s - 0.5).abs() < 1e-6, "{}", c.largest_gap_s);
         let mut p = stream(None, None);
         p.swap(10, 11);
-        let (c, _) = measure(&p, 25, &[]);
+        let c = measure(&p, 25);
         assert_eq!(c.non_monotonic, 1);
     }
 

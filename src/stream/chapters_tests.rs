@@ -25,7 +25,7 @@ fn ch(product: &str, title: &str, start: f64, end: f64) -> Chapter {
 /// `fragmented` makes it like the live recording (fragmented, moov at the front, no index).
 fn make_mp4(path: &Path, fragmented: bool) {
     let movflags = if fragmented {
-        "+frag_keyframe+empty_moov+default_base_moof+use_metadata_tags"
+        "+frag_keyframe+empty_moov+delay_moov+default_base_moof+use_metadata_tags"
     } else {
         "+faststart+use_metadata_tags"
     };

@@ -176,9 +176,12 @@ fn tee_spec(hls_dir: &Path, recording: &Path, flv: bool) -> OsString {
     ];
     let mp4_opts = [
         ("f", "mp4".to_owned()),
+        // delay_moov: the moov goes out with the first fragment, once the first timestamps are
+        // known, so it has an edit list for the AAC priming (1024 samples). Without it the first
+        // video frame lasted 54.7 ms and the video track sat 21.3 ms behind the audio's.
         (
             "movflags",
-            "+frag_keyframe+empty_moov+default_base_moof+use_metadata_tags".to_owned(),
+            "+frag_keyframe+empty_moov+delay_moov+default_base_moof+use_metadata_tags".to_owned(),
         ),
         // Without this the slave's I/O buffer keeps the moov and fragments in memory: a file
         // killed after 5 s held only its 28-byte ftyp. With it, every finished fragment is on disk.

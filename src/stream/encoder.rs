@@ -222,6 +222,11 @@ impl Encoder {
         self.frames
     }
 
+    /// Audio samples pushed so far.
+    pub fn audio_samples(&self) -> u64 {
+        self.samples
+    }
+
     /// Media time of the next frame to push.
     pub fn next_pts(&self) -> MediaTime {
         MediaTime::of_frame(self.frames, self.fps)
