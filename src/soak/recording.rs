@@ -186,7 +186,8 @@ mod tests {
                 _ => (s, d, p, dur),
             })
             .collect();
-        shifted.push((1, 10.005, 10.005, priming));
+        let end = 469.0 * priming;
+        shifted.push((1, end, end, priming));
         let c = measure(&shifted, 25);
         assert!((c.start_offset_ms + 1000.0 * priming).abs() < 1e-6);
         assert!((c.drift_end_ms - 5.333).abs() < 0.01, "{}", c.drift_end_ms);
