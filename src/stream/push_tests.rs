@@ -497,6 +497,138 @@ fn pushes_survive_a_server_restart_and_bad_outputs_never_stop_the_others() {
     assert_eq!(stats.frames, total);
 }
 
+/// An SRT listener (ffmpeg, as an SRT ingest) recording what it receives to an MPEG-TS file.
+fn srt_listener(port: u16, out: &Path) -> Child {
+    Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "error", "-y"])
+        // Probe 1 s of stream, not 5: the file starts before the ingest is killed.
+        .args(["-analyzeduration", "1000000", "-i"])
+        .arg(format!("srt://127.0.0.1:{port}?mode=listener"))
+        // -copyts: the file keeps the timestamps the ingest received.
+        .args([
+            "-c",
+            "copy",
+            "-copyts",
+            "-flush_packets",
+            "1",
+            "-f",
+            "mpegts",
+        ])
+        .arg(out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ffmpeg (install it with scripts/setup.sh)")
+}
+
+/// (pts ms, keyframe) of the video packets of a transport stream file.
+fn ts_video(path: &Path) -> Vec<Packet> {
+    let v = ffprobe_json(
+        &[
+            "-select_streams",
+            "v",
+            "-show_entries",
+            "packet=pts_time,flags",
+        ],
+        path,
+    );
+    v["packets"]
+        .as_array()
+        .map(|p| {
+            p.iter()
+                .filter_map(|p| {
+                    let t: f64 = p["pts_time"].as_str()?.parse().ok()?;
+                    let key = p["flags"].as_str().is_some_and(|f| f.starts_with('K'));
+                    Some(((t * 1000.0).round() as i64, key))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// SRT push: the ingest (an ffmpeg SRT listener) gets H.264 + AAC in MPEG-TS; it dies (SIGKILL)
+/// and another listener takes the port: the output goes down, is retried, and the new ingest
+/// gets a stream that starts on a keyframe with timestamps after the ones before.
+#[test]
+fn srt_push_reaches_the_ingest_and_survives_its_restart() {
+    let dir = crate::testutil::tempdir().unwrap();
+    let port = free_port();
+    let (first, second) = (dir.path().join("srt-1.ts"), dir.path().join("srt-2.ts"));
+    let mut ingest = srt_listener(port, &first);
+    std::thread::sleep(Duration::from_millis(300));
+    let url = PushUrl::parse(&format!("srt://127.0.0.1:{port}?latency=120000")).unwrap();
+    let cfg = live_config(dir.path(), vec![url]);
+    let events = Events::new();
+    let mut enc = Encoder::start_with_events(&cfg, &EncoderOptions::default(), &events).unwrap();
+    let name = enc.outputs()[0].name.clone();
+    let (kill_at, restart_at, total) =
+        (u64::from(5 * FPS), u64::from(6 * FPS), u64::from(19 * FPS));
+    push_live(&mut enc, total, |n| {
+        if n == kill_at {
+            let _ = ingest.kill();
+            let _ = ingest.wait();
+        }
+        if n == restart_at {
+            ingest = srt_listener(port, &second);
+        }
+    });
+    enc.finish().unwrap();
+    // The relay's end closes the connection: the listener flushes its file and exits.
+    wait_for(|| ingest.try_wait().is_ok_and(|s| s.is_some()), 10);
+    let _ = ingest.kill();
+    let _ = ingest.wait();
+
+    let kinds = events_of(&events, &name);
+    assert!(
+        matches!(
+            kinds.as_slice(),
+            [
+                EventKind::OutputUp { .. },
+                EventKind::OutputDown { .. },
+                ..,
+                EventKind::OutputUp { .. }
+            ]
+        ),
+        "events of the SRT output: {kinds:?}"
+    );
+    let streams = ffprobe_json(&["-show_entries", "stream=codec_name"], &second);
+    let codecs: Vec<&str> = streams["streams"]
+        .as_array()
+        .map(|s| s.iter().filter_map(|s| s["codec_name"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        codecs.contains(&"h264") && codecs.contains(&"aac"),
+        "{codecs:?}"
+    );
+    let (a, b) = (ts_video(&first), ts_video(&second));
+    assert!(
+        a.len() > 2 * FPS as usize && b.len() > 2 * FPS as usize,
+        "video packets: {} before the restart, {} after",
+        a.len(),
+        b.len()
+    );
+    eprintln!(
+        "SRT ingest killed at {} ms, back at {} ms: {} ms of media between the last packet before and the first after",
+        kill_at * 1000 / u64::from(FPS),
+        restart_at * 1000 / u64::from(FPS),
+        b[0].0 - a[a.len() - 1].0
+    );
+    assert!(b[0].1, "the new ingest's stream starts on a keyframe");
+    assert_monotonic(&a, "SRT before the restart");
+    assert_monotonic(&b, "SRT after the restart");
+    assert!(
+        b[0].0 > a[a.len() - 1].0,
+        "timestamps went back: {} before, {} after the restart",
+        a[a.len() - 1].0,
+        b[0].0
+    );
+    assert!(
+        largest_gap(&b) <= 1000 / i64::from(FPS) + 1,
+        "a hole of {} ms after the restart",
+        largest_gap(&b)
+    );
+}
+
 /// The final status of the outputs, with a line per output for the test log.
 fn enc_outputs_after(stats: &StreamStats, events: &Events) -> Vec<OutputStatus> {
     for e in events.recent() {
