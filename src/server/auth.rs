@@ -7,6 +7,8 @@
 //!   is queued or sent). Tokens are compared in constant time.
 //! - A route whose token is not configured is open; [`super::Server::start_with`] allows that
 //!   only on a loopback address.
+//! - The event stream and the state (`/api/events`, `/api/state`) take either token, only when
+//!   the server binds an address that is not loopback (`AppState.guard_reads`).
 //! - Every guarded request that carries an `Origin` header (browsers add it) must come from a
 //!   page of this server (`Origin` = `http://<Host>`), else `403`: a web page elsewhere cannot
 //!   drive a loopback server without tokens through the visitor's browser.
@@ -121,6 +123,8 @@ pub(crate) fn constant_time_eq(given: &[u8], expected: &[u8]) -> bool {
 pub(crate) enum Guard {
     Control,
     Chat,
+    /// Reading the show: either token (off loopback only).
+    View,
 }
 
 impl Guard {
@@ -128,13 +132,21 @@ impl Guard {
         match self {
             Guard::Control => "control",
             Guard::Chat => "chat",
+            Guard::View => "control or chat",
         }
     }
 
-    fn token(self, auth: &Auth) -> Option<&str> {
+    /// The tokens this route takes (none: it is open).
+    fn tokens(self, state: &AppState) -> Vec<&str> {
+        let auth = &state.auth;
         match self {
-            Guard::Control => auth.control.as_deref(),
-            Guard::Chat => auth.chat.as_deref(),
+            Guard::Control => auth.control.as_deref().into_iter().collect(),
+            Guard::Chat => auth.chat.as_deref().into_iter().collect(),
+            Guard::View if state.guard_reads => [auth.control.as_deref(), auth.chat.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect(),
+            Guard::View => Vec::new(),
         }
     }
 
@@ -145,6 +157,9 @@ impl Guard {
             }
             Guard::Chat => {
                 "send `Authorization: Bearer <chat token>` (--chat-token / ANCHOR_CHAT_TOKEN), or open the preview page as /?token=<chat token>"
+            }
+            Guard::View => {
+                "off loopback the show's events and state need `Authorization: Bearer <control or chat token>` or `?token=`; open the preview page as /?token=<chat token>"
             }
         }
     }
@@ -160,6 +175,11 @@ pub(crate) async fn chat(State(state): State<AppState>, req: Request, next: Next
     guard(Guard::Chat, &state, req, next).await
 }
 
+/// Middleware of the event stream and the state.
+pub(crate) async fn view(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    guard(Guard::View, &state, req, next).await
+}
+
 async fn guard(which: Guard, state: &AppState, req: Request, next: Next) -> Response {
     if let Err(origin) = same_origin(req.headers()) {
         tracing::warn!(route = %req.uri().path(), %origin, "cross-site request refused");
@@ -171,11 +191,14 @@ async fn guard(which: Guard, state: &AppState, req: Request, next: Next) -> Resp
         )
             .into_response();
     }
-    if let Some(expected) = which.token(&state.auth) {
+    let expected = which.tokens(state);
+    if !expected.is_empty() {
         let given = bearer(req.headers()).or_else(|| query_token(req.uri().query()));
-        let ok = given
-            .as_deref()
-            .is_some_and(|g| constant_time_eq(g.as_bytes(), expected.as_bytes()));
+        let ok = given.as_deref().is_some_and(|g| {
+            expected.iter().fold(false, |ok, e| {
+                ok | constant_time_eq(g.as_bytes(), e.as_bytes())
+            })
+        });
         if !ok {
             let why = if given.is_some() { "wrong" } else { "missing" };
             tracing::warn!(route = %req.uri().path(), "{} token {why}: request refused", which.name());

@@ -12,8 +12,8 @@
 //! | `GET /` | — | the preview page (`preview.rs`) |
 //! | `GET /live/<file>` | — | the live HLS (`index.m3u8` with the AI-label `EXT-X-DATERANGE`, segments) |
 //! | `GET /assets/hls.min.js` | — | hls.js, built in from npm (`build.rs`) |
-//! | `GET /api/events` | — | the event stream (below) |
-//! | `GET /api/state` | — | what is on air now |
+//! | `GET /api/events` | either, off loopback | the event stream (below) |
+//! | `GET /api/state` | either, off loopback | what is on air now |
 //! | `GET /api/health` | — | `200 {"ok":true}` |
 //! | `POST /api/chat`, `GET /api/chat/ws` | chat | viewer chat in (`chat.rs`) |
 //! | `POST /api/host`, `/api/product`, `/api/pause`, `/api/resume`, `/api/say` | control | operator commands (`control.rs`) |
@@ -25,9 +25,10 @@
 //! loopback address (the default) tokens are optional, and a route whose token is not set
 //! is open to this machine; on any other address [`Server::start_with`] refuses to start
 //! unless both are set ([`ServerError::TokensRequired`]). Guarded routes also refuse (`403`)
-//! requests a browser sends from a page of another site (`Origin` not this server). The
-//! read-only routes (the page, the HLS, events, state, health) need no token on any address:
-//! they show what the public stream shows.
+//! requests a browser sends from a page of another site (`Origin` not this server). Off
+//! loopback, the event stream and the state (they name chat users and what moderation did)
+//! take either token; the page, its script, the HLS and health need none on any address: they
+//! show what the public stream shows.
 //!
 //! The page: open `http://127.0.0.1:8686/` while `anchor run` is on air (`anchor run` prints
 //! the address). With a chat token set, open `http://127.0.0.1:8686/?token=<chat token>` to
@@ -206,12 +207,13 @@ impl Server {
     ///
     /// On an address that is not loopback, both tokens of `state.auth` must be set
     /// ([`ServerError::TokensRequired`]).
-    pub fn start_with(cfg: ServerConfig, state: AppState) -> Result<Server, ServerError> {
+    pub fn start_with(cfg: ServerConfig, mut state: AppState) -> Result<Server, ServerError> {
         let addr = cfg.bind;
         let missing = state.auth.missing();
         if !addr.ip().is_loopback() && !missing.is_empty() {
             return Err(ServerError::TokensRequired { addr, missing });
         }
+        state.guard_reads = !addr.ip().is_loopback();
         let bind_err = |source: std::io::Error| {
             if source.kind() == std::io::ErrorKind::AddrInUse {
                 ServerError::AddrInUse { addr }

@@ -32,6 +32,9 @@ pub struct AppState {
     pub(crate) label_range: SharedLabelRange,
     /// Set to true once at shutdown; long-lived responses (event streams) end on it.
     shutdown: Arc<watch::Sender<bool>>,
+    /// The event stream and state need a token too (either one): set by
+    /// [`super::Server::start_with`] on an address that is not loopback.
+    pub(crate) guard_reads: bool,
 }
 
 impl AppState {
@@ -46,6 +49,7 @@ impl AppState {
             preview: Preview::default(),
             label_range: SharedLabelRange::default(),
             shutdown: Arc::new(watch::channel(false).0),
+            guard_reads: false,
         }
     }
 
@@ -84,13 +88,17 @@ pub fn router(state: AppState) -> Router {
         .route("/api/chat", post(chat::post))
         .route("/api/chat/ws", get(chat::ws))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::chat));
+    // What the show does (chat user ids, moderation): either token off loopback.
+    let view = Router::new()
+        .route("/api/state", get(show_state))
+        .route("/api/events", get(sse::events))
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth::view));
     Router::new()
         .route("/", get(preview::page))
         .route("/assets/hls.min.js", get(preview::hls_js))
         .route("/live/{file}", get(preview::live))
         .route("/api/health", get(health))
-        .route("/api/state", get(show_state))
-        .route("/api/events", get(sse::events))
+        .merge(view)
         .merge(control)
         .merge(chat)
         .with_state(state)

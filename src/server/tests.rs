@@ -930,6 +930,47 @@ fn on_loopback_without_tokens_the_routes_are_open_and_elsewhere_tokens_are_requi
     server.shutdown().unwrap();
 }
 
+/// Off loopback the event stream and the state (chat user ids, moderation) take either
+/// token; the page and health stay open. On loopback they are open.
+#[test]
+fn off_loopback_the_events_and_state_need_a_token() {
+    let mut state = AppState::new(Events::new());
+    state.auth = tokens();
+    let server = Server::start_with(
+        ServerConfig {
+            bind: "0.0.0.0:0".parse().unwrap(),
+        },
+        state,
+    )
+    .unwrap();
+    let addr: SocketAddr = format!("127.0.0.1:{}", server.local_addr().port())
+        .parse()
+        .unwrap();
+    let status = |path: &str, headers: &[(&str, &str)]| request(addr, path, headers).status;
+    let (chat, control) = (bearer(CHAT), bearer(CONTROL));
+    for path in ["/api/state", "/api/events"] {
+        assert_eq!(status(path, &[]), 401, "{path} without a token");
+        assert_eq!(
+            status(path, &[("Authorization", "Bearer wrong-token-1")]),
+            401,
+            "{path} with a wrong token"
+        );
+        assert_eq!(status(path, &[("Authorization", &chat)]), 200, "{path}");
+        assert_eq!(status(path, &[("Authorization", &control)]), 200, "{path}");
+        assert_eq!(status(&format!("{path}?token={CHAT}"), &[]), 200, "{path}");
+    }
+    assert_eq!(get(addr, "/api/health").0, 200);
+    assert_eq!(get(addr, "/").0, 200);
+    server.shutdown().unwrap();
+
+    let mut state = AppState::new(Events::new());
+    state.auth = tokens();
+    let server = start_state(state);
+    assert_eq!(get(server.local_addr(), "/api/state").0, 200);
+    assert_eq!(request(server.local_addr(), "/api/events", &[]).status, 200);
+    server.shutdown().unwrap();
+}
+
 #[test]
 fn the_page_and_the_hls_folder_are_served_with_the_ai_label() {
     let dir = crate::testutil::tempdir().unwrap();
