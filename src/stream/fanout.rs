@@ -6,12 +6,14 @@
 //! non-blocking send. A full queue makes that output drop tags until the next keyframe (whole
 //! GOPs), so a slow or dead output never holds the encoder back.
 //!
-//! Output: waits for a keyframe, starts its relay and writes the FLV header, onMetaData and the
-//! sequence headers, then the tags from that keyframe on, with their original timestamps
-//! (`-copyts`): after every reconnect the platform's timeline continues at the media time where
-//! the stream resumed. When the relay fails (refused, closed, reset, exited), the output is
+//! Output: keeps the tags of the current GOP (from the newest keyframe), starts its relay and
+//! writes the FLV header, onMetaData and the sequence headers, then that GOP and the tags after
+//! it, with their original timestamps (`-copyts`): after every reconnect the platform's
+//! timeline continues at the media time where the stream resumed, and a reconnect does not wait
+//! for the next keyframe. When the relay fails (refused, closed, reset, exited), the output is
 //! down: `output_down` with the (redacted) error and the wait, tags are dropped while waiting,
-//! and the next keyframe after the wait starts a new relay. The wait starts at
+//! and after the wait a new relay starts from the current GOP (or from the next keyframe, if
+//! the current GOP's keyframe was already sent before the failure). The wait starts at
 //! [`PUSH_BACKOFF_START`], doubles up to [`PUSH_BACKOFF_CAP`], is jittered to 50–100 %, and
 //! starts over once a connection lasted [`PUSH_HEALTHY_AFTER`].
 
@@ -40,6 +42,9 @@ const RELAY_CLOSE_WAIT: Duration = Duration::from_secs(5);
 const RELAY_FAIL_WAIT: Duration = Duration::from_secs(2);
 /// How often an idle output checks whether its relay is still alive.
 const POLL: Duration = Duration::from_millis(200);
+/// Tags of the current GOP an output keeps for a reconnect (a 2 s GOP at 30 fps with AAC is
+/// about 155); a longer GOP is not kept.
+const GOP_CACHE_TAGS: usize = 1024;
 
 /// What one push output is doing, for status pages, tests and benchmarks.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -287,6 +292,8 @@ impl Output {
         let mut relay: Option<Relay> = None;
         let mut retry_at: Option<Instant> = None;
         let mut wrote_in_this_connection = false;
+        // The current GOP: a reconnect starts from its keyframe.
+        let mut gop: Vec<Tag> = Vec::new();
         loop {
             let tag = match self.rx.recv_timeout(POLL) {
                 Ok(t) => Some(t),
@@ -300,9 +307,22 @@ impl Output {
                 retry_at = Some(self.fail(r, "the relay exited"));
             }
             let Some(tag) = tag else { continue };
+            if tag.keyframe || gop.len() >= GOP_CACHE_TAGS {
+                gop.clear();
+            }
+            if tag.keyframe || !gop.is_empty() {
+                gop.push(tag.clone());
+            }
+            let mut batch = vec![tag];
             if relay.is_none() {
                 let waiting = retry_at.is_some_and(|t| Instant::now() < t);
-                if waiting || !tag.keyframe {
+                // Start from the GOP's keyframe unless it went out before the failure (the
+                // platform's timestamps must keep going forward).
+                let last = lock(&self.status).last_ts_ms;
+                let fresh = gop
+                    .first()
+                    .is_some_and(|k| k.keyframe && last.is_none_or(|l| k.ts_ms > l));
+                if waiting || !fresh {
                     lock(&self.status).dropped_tags += 1;
                     continue;
                 }
@@ -311,6 +331,9 @@ impl Output {
                         relay = Some(r);
                         retry_at = None;
                         wrote_in_this_connection = false;
+                        batch = gop.clone();
+                        let mut s = lock(&self.status);
+                        s.dropped_tags = s.dropped_tags.saturating_sub(batch.len() as u64 - 1);
                     }
                     Err(e) => {
                         retry_at = Some(self.fail(None, &e.to_string()));
@@ -318,19 +341,21 @@ impl Output {
                     }
                 }
             }
-            let Some(r) = relay.as_mut() else { continue };
-            match r.stdin.write_all(&tag.bytes) {
-                Ok(()) => {
-                    let mut s = lock(&self.status);
-                    if !wrote_in_this_connection {
-                        s.resumed_at_ms.push(tag.ts_ms);
-                        wrote_in_this_connection = true;
+            for tag in batch {
+                let Some(r) = relay.as_mut() else { break };
+                match r.stdin.write_all(&tag.bytes) {
+                    Ok(()) => {
+                        let mut s = lock(&self.status);
+                        if !wrote_in_this_connection {
+                            s.resumed_at_ms.push(tag.ts_ms);
+                            wrote_in_this_connection = true;
+                        }
+                        s.last_ts_ms = Some(tag.ts_ms);
                     }
-                    s.last_ts_ms = Some(tag.ts_ms);
-                }
-                Err(e) => {
-                    let r = relay.take();
-                    retry_at = Some(self.fail(r, &format!("writing to the relay: {e}")));
+                    Err(e) => {
+                        let r = relay.take();
+                        retry_at = Some(self.fail(r, &format!("writing to the relay: {e}")));
+                    }
                 }
             }
         }

@@ -412,11 +412,16 @@ fn pushes_survive_a_server_restart_and_bad_outputs_never_stop_the_others() {
         a1[a1.len() - 1].0,
         a2[0].0
     );
-    assert!(
-        a2[0].0 >= i64::from(restart_at as u32 * 1000 / FPS),
-        "A resumed at {} ms",
-        a2[0].0
+    // What the relay sent: the last tag before the failure, the first after the reconnect (a
+    // keyframe: the GOP kept while A was down).
+    let a_status = &outputs[0];
+    let (failed, resumed) = (a_status.failed_at_ms[0], a_status.resumed_at_ms[1]);
+    eprintln!(
+        "A killed at {} ms, restarted at {} ms: sent up to {failed:?} ms, resumed at {resumed} ms",
+        kill_at * 1000 / u64::from(FPS),
+        restart_at * 1000 / u64::from(FPS),
     );
+    assert!(failed.is_some_and(|f| resumed > f), "{a_status:?}");
 
     // B never went down and has no hole while A was down.
     assert_eq!(
