@@ -247,6 +247,18 @@ impl Desk {
         {
             self.in_flight = REPLY_ID_NONE;
         }
+        // While the show is paused (the human host has it, or the operator paused it), nothing
+        // new is handed over, and a reply not on air is taken back: it would come out stale when
+        // the avatar resumes (by then the questions waiting here have aged out too). A sentence
+        // on air finishes first: the pause lets it.
+        if self.director.is_paused() {
+            if self.in_flight != REPLY_ID_NONE && !self.director.speaking() {
+                self.director.withdraw_reply(self.in_flight);
+                self.in_flight = REPLY_ID_NONE;
+                tracing::info!("chat: the show is paused; the reply not said yet is taken back");
+            }
+            return;
+        }
         // One reply at a time, said to its end; only a question cuts a greeting or thanks short.
         if self.in_flight != REPLY_ID_NONE
             && !(self.in_flight_social && self.queue.iter().any(|p| !p.social))
@@ -539,6 +551,39 @@ mod tests {
         // not turn into a flood of replies.
         assert_eq!(s.answered, 1, "{s:?}");
         assert!(desk.last_asked.len() <= 5000);
+    }
+
+    /// While the host has the show (the director paused), no reply goes in and the one not
+    /// said yet is taken back; after the resume, only fresh questions are answered.
+    #[test]
+    fn a_paused_show_takes_no_replies_and_drops_the_one_waiting() {
+        let (director, mut desk) = desk("between_sentences");
+        desk.offer(&msg("u1", "这个口红多少钱呀"), 1.0);
+        desk.poll(1.0);
+        assert_eq!(desk.stats.answered, 1);
+        director.pause();
+        desk.offer(&msg("u2", "包邮吗"), 2.0);
+        desk.poll(2.0);
+        assert_eq!(desk.stats.answered, 1, "nothing new while paused");
+        director.resume();
+        let mut spoken = 0;
+        while let Some(p) = director.next() {
+            assert!(
+                !matches!(p.item, Item::Mark(Mark::Reply(_) | Mark::ReplyEnd(_))),
+                "the reply taken back is still on the timeline: {:?}",
+                p.item
+            );
+            spoken += usize::from(matches!(p.item, Item::Speak { .. }));
+            if spoken > 3 {
+                break;
+            }
+        }
+        // Back on air 60 s later: the question asked during the pause is too old.
+        desk.poll(62.0);
+        assert_eq!(desk.stats.answered, 1, "{:?}", desk.stats);
+        desk.offer(&msg("u3", "包邮吗"), 63.0);
+        desk.poll(63.0);
+        assert_eq!(desk.stats.answered, 2);
     }
 
     #[test]
