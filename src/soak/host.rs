@@ -1,7 +1,7 @@
 //! The soak's human host: a real ffmpeg test-pattern push (320x240 at 25 fps with a tone, H.264
-//! + AAC over RTMP: another size, rate and audio format than the show's) into the show's host
-//! input, started and killed (SIGKILL, as a dropped connection) at the plan's media times. It is
-//! read at the soak's pace (`-readrate`), so the feed arrives at the show's media rate.
+//! and AAC over RTMP: another size, rate and audio format than the show's) into the show's
+//! host input, started and killed (SIGKILL, as a dropped connection) at the plan's media times.
+//! It is read at the soak's pace (`-readrate`), so the feed arrives at the show's media rate.
 
 use std::process::{Child, Command, Stdio};
 
