@@ -458,6 +458,7 @@ fn real_main() -> Result<ExitCode> {
             };
             let events = Events::new();
             let inbox = (!chat.no_chat).then(Inbox::new);
+            let mut product_ids = None;
             let server = match ServerConfig::from_flag(&http)? {
                 Some(cfg) => {
                     let mut state = AppState::new(events.clone());
@@ -482,10 +483,12 @@ fn real_main() -> Result<ExitCode> {
                             .map(|s| s.show.disclosure.clone())
                             .unwrap_or_default(),
                     };
-                    if no_watch && let Some(s) = &parsed {
+                    // Replaced by the show with every accepted edit.
+                    if let Some(s) = &parsed {
                         let ids = s.products.iter().map(|p| p.id.clone()).collect();
                         state.products = Some(Arc::new(std::sync::RwLock::new(ids)));
                     }
+                    product_ids = state.products.clone();
                     let chat_note = if state.auth.chat.is_some() {
                         "?token=<chat token>"
                     } else {
@@ -512,6 +515,7 @@ fn real_main() -> Result<ExitCode> {
                 progress: None,
                 host,
                 control: Some(control_rx),
+                product_ids,
             };
             let report = run_show(&script, show, &video, &events);
             if let Some(server) = server
@@ -573,6 +577,7 @@ fn real_main() -> Result<ExitCode> {
                 progress: None,
                 host: None,
                 control: None,
+                product_ids: None,
             };
             let report = run_show(&script, show, &video, &Events::new())?;
             println!(
@@ -717,6 +722,7 @@ struct ShowRun {
     progress: Option<Arc<show::Progress>>,
     host: Option<HostOptions>,
     control: Option<crossbeam_channel::Receiver<anchor::server::ControlCommand>>,
+    product_ids: Option<anchor::server::ProductIds>,
 }
 
 fn run_show(
@@ -757,6 +763,7 @@ fn run_show(
         progress: run.progress,
         host: run.host,
         control: run.control,
+        product_ids: run.product_ids,
     };
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -821,6 +828,7 @@ fn soak(opts: anchor::soak::SoakOptions, video: &VideoArgs) -> Result<()> {
                 })
                 .transpose()?,
             control: None,
+            product_ids: None,
         };
         run_show(&s.script, run, video, &Events::new()).map_err(Into::into)
     })?;

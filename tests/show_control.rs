@@ -1,7 +1,8 @@
 //! Operator control on a live show (`anchor run`, paced to the wall clock): the control routes
 //! refuse a request without the token, and with it the show carries out each command at the
 //! next frame — product switch, a line to say, pause and resume, a host override without a
-//! host input (refused by the show, with the reason) — each visible as an `operator` event.
+//! host input (refused by the show, with the reason) — each visible as an `operator` event. A
+//! product the script does not have is refused (`400`) until a script edit adds it.
 
 mod common;
 
@@ -47,7 +48,7 @@ fn operator_commands_are_carried_out_and_a_missing_token_changes_nothing() {
         .arg(&script)
         .arg("--out")
         .arg(&out)
-        .args(["--seconds", "30", "--no-watch", "--no-chat"])
+        .args(["--seconds", "30", "--no-chat"])
         .args(["--http", &format!("127.0.0.1:{port}")])
         .args(["--control-token", TOKEN])
         .args(["--width", "320", "--height", "180"])
@@ -100,6 +101,30 @@ fn operator_commands_are_carried_out_and_a_missing_token_changes_nothing() {
         post("/api/host", json!({"online": false}), Some(TOKEN)),
         202
     );
+    // Not in the script: refused. Then a script edit adds it (hot reload), and it is taken.
+    assert_eq!(
+        post("/api/product", json!({"id": "serum-03"}), Some(TOKEN)),
+        400
+    );
+    let edited = SCRIPT
+        .replace(
+            "segments:",
+            "  - { id: serum-03, name: 精华, price: 199, faq: [] }\nsegments:",
+        )
+        .replace(
+            "      - say: 这款面霜很滋润。",
+            "      - say: 这款面霜很滋润。\n  - product: serum-03\n    lines:\n      - say: 这款精华很好吸收。",
+        );
+    std::fs::write(&script, edited).unwrap();
+    let mut accepted = 0;
+    for _ in 0..40 {
+        std::thread::sleep(Duration::from_millis(100));
+        accepted = post("/api/product", json!({"id": "serum-03"}), Some(TOKEN));
+        if accepted == 202 {
+            break;
+        }
+    }
+    assert_eq!(accepted, 202, "serum-03 refused after the edit");
     let status = child.wait().unwrap();
     let log = std::fs::read_to_string(dir.path().join("run.log")).unwrap_or_default();
     assert!(status.success(), "anchor run failed:\n{log}");
@@ -127,7 +152,8 @@ fn operator_commands_are_carried_out_and_a_missing_token_changes_nothing() {
             ("say", true),
             ("pause", true),
             ("resume", true),
-            ("host", false)
+            ("host", false),
+            ("product", true)
         ],
         "{log}"
     );

@@ -13,7 +13,8 @@
 //!
 //! Answers: `401` without the control token (see `auth.rs`; checked first, nothing is sent);
 //! `400 {"error": ...}` for a body that is not that JSON, an empty id or text, a text over
-//! [`MAX_SAY_BYTES`], or a product id not in [`AppState::products`] (when set); `503` when no
+//! [`MAX_SAY_BYTES`], or a product id not in [`AppState::products`] (when set: `anchor run` sets it
+//! from the script and the show replaces it with every accepted edit); `503` when no
 //! show takes control commands (no sender, or its receiver is gone).
 
 use std::collections::BTreeSet;

@@ -317,15 +317,21 @@ impl Director {
 
     /// The operator's product switch: what is produced but not on air is taken back and the
     /// rundown continues from the start of product `id`'s segment (the sentence on air
-    /// finishes first; inserted replies not yet said come first). `false` when the script has
-    /// no segment for that product.
+    /// finishes first; inserted replies not yet said come first). A jump is a segment
+    /// boundary: a script edit waiting for one takes effect now, so a product it adds can be
+    /// switched to. `false` when the script has no segment for that product.
     pub fn switch_product(&self, id: &str) -> bool {
         let mut s = self.lock();
         let key = SegmentKey::Product(id.to_owned());
+        let plan = s.d.pending.as_ref().map_or(&s.d.plan, |r| &r.plan);
+        if !plan.iter().any(|p| p.key == key) {
+            return false;
+        }
+        s.rewind();
+        s.apply_pending();
         let Some(seg) = s.d.plan.iter().position(|p| p.key == key) else {
             return false;
         };
-        s.rewind();
         s.d.pos = Pos { seg, step: 0 };
         s.d.skip_played = false;
         s.d.finished = false;

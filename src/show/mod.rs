@@ -112,6 +112,8 @@ pub struct ShowOptions {
     /// The operator's commands (`POST /api/pause`, ...; the HTTP server holds the sender),
     /// applied at the next frame.
     pub control: Option<crossbeam_channel::Receiver<crate::server::ControlCommand>>,
+    /// The product ids `POST /api/product` accepts: replaced with each accepted script edit.
+    pub product_ids: Option<crate::server::ProductIds>,
     /// The human host's feed (None: the avatar alone). With a host input the frame loop is
     /// paced to the wall clock in both modes (the feed is live); in render mode at `pace` ×
     /// real time (the soak pushes its test feed at that rate).

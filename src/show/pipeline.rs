@@ -75,11 +75,15 @@ pub fn run(
     };
     let sidecars = Sidecars::start(script, opts, events);
     let watcher = opts.watch.as_ref().and_then(|path| {
-        ReloadWatcher::start(path, director.clone(), events.clone(), opts.restart_on_edit)
-            .inspect_err(|e| {
-                tracing::error!("hot reload is off: cannot watch {}: {e}", path.display())
-            })
-            .ok()
+        ReloadWatcher::start(
+            path,
+            director.clone(),
+            events.clone(),
+            opts.restart_on_edit,
+            opts.product_ids.clone(),
+        )
+        .inspect_err(|e| tracing::error!("hot reload is off: cannot watch {}: {e}", path.display()))
+        .ok()
     });
     let chat_stop = Arc::new(AtomicBool::new(false));
     let desk = match &opts.chat {

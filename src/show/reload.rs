@@ -32,12 +32,14 @@ pub struct ReloadWatcher {
 
 impl ReloadWatcher {
     /// Watches `script` (and the files it includes) for edits. `from_top`: each accepted edit
-    /// restarts the rundown from its first segment (see [`Director::reload_with`]).
+    /// restarts the rundown from its first segment (see [`Director::reload_with`]);
+    /// `product_ids` (the HTTP server's check of `POST /api/product`) gets its products.
     pub fn start(
         script: &Path,
         director: Arc<Director>,
         events: Events,
         from_top: bool,
+        product_ids: Option<crate::server::ProductIds>,
     ) -> Result<ReloadWatcher, notify::Error> {
         let (tx, rx) = channel();
         let mut watcher = notify::recommended_watcher(tx)?;
@@ -68,6 +70,11 @@ impl ReloadWatcher {
                             continue;
                         }
                         if let Some(script) = reload(&path, &director, &events, from_top) {
+                            if let Some(ids) = &product_ids
+                                && let Ok(mut ids) = ids.write()
+                            {
+                                *ids = script.products.iter().map(|p| p.id.clone()).collect();
+                            }
                             files = watched_files(&path, &script);
                             for dir in folders(&files).difference(&watching.clone()) {
                                 match watcher.watch(dir, RecursiveMode::NonRecursive) {

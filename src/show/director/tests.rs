@@ -497,3 +497,27 @@ fn switch_product_jumps_to_its_segment_after_the_sentence_on_air() {
             .any(|m| matches!(m, Mark::ProductStarted(p) if p == "b"))
     );
 }
+
+#[test]
+fn switching_to_a_product_an_edit_adds_applies_the_edit_at_once() {
+    let d = Director::new(script(RUNDOWN), ShowClock::now(), false);
+    let mut sim = Sim::new();
+    play_until(&mut sim, &d, "口红一。");
+    assert!(!d.switch_product("c"), "not in the script yet");
+    let edited = RUNDOWN
+        .replace("segments:", "  - { id: c, name: 精华, faq: [] }\nsegments:")
+        .replace(
+            "      - say: 面霜一。",
+            "      - say: 面霜一。\n  - product: c\n    lines:\n      - say: 精华一。",
+        );
+    assert_eq!(d.reload(script(&edited)), ReloadKind::Segment);
+    // The edit waits for a segment boundary; the jump is one.
+    assert!(d.switch_product("c"));
+    let rest = sim.run(&d, 40);
+    assert_eq!(said(&rest)[0], "精华一。", "{:?}", said(&rest));
+    assert!(
+        marks(&rest)
+            .iter()
+            .any(|m| matches!(m, Mark::ProductStarted(p) if p == "c"))
+    );
+}
