@@ -487,13 +487,7 @@ fn an_address_of_another_machine_says_what_to_do() {
     // 192.0.2.1 (TEST-NET-1) is never an address of this machine. (Not loopback: tokens.)
     let mut state = AppState::new(Events::new());
     state.auth = tokens();
-    let err = Server::start_with(
-        ServerConfig {
-            bind: "192.0.2.1:8686".parse().unwrap(),
-        },
-        state,
-    )
-    .unwrap_err();
+    let err = start_on("192.0.2.1:8686", state).unwrap_err();
     assert!(matches!(err, ServerError::Bind { .. }), "{err:?}");
     let msg = err.to_string();
     assert!(
@@ -537,13 +531,7 @@ fn http_flag_values() {
 fn start_with_chat(events: &Events, inbox: Option<crate::chat::Inbox>) -> Server {
     let mut state = AppState::new(events.clone());
     state.chat = inbox;
-    Server::start_with(
-        ServerConfig {
-            bind: "127.0.0.1:0".parse().unwrap(),
-        },
-        state,
-    )
-    .unwrap()
+    start_state(state)
 }
 
 /// A raw HTTP/1.1 POST; returns the status code.
@@ -655,14 +643,18 @@ fn tokens() -> Auth {
     }
 }
 
-fn start_state(state: AppState) -> Server {
+/// Starts a server for `state` on `bind`.
+fn start_on(bind: &str, state: AppState) -> Result<Server, ServerError> {
     Server::start_with(
         ServerConfig {
-            bind: "127.0.0.1:0".parse().unwrap(),
+            bind: bind.parse().unwrap(),
         },
         state,
     )
-    .unwrap()
+}
+
+fn start_state(state: AppState) -> Server {
+    start_on("127.0.0.1:0", state).unwrap()
 }
 
 /// A raw HTTP/1.1 POST with extra headers; returns the status and the body.
@@ -886,13 +878,7 @@ fn on_loopback_without_tokens_the_routes_are_open_and_elsewhere_tokens_are_requi
     ] {
         let mut state = AppState::new(Events::new());
         state.auth = auth.clone();
-        let err = Server::start_with(
-            ServerConfig {
-                bind: "0.0.0.0:0".parse().unwrap(),
-            },
-            state,
-        )
-        .unwrap_err();
+        let err = start_on("0.0.0.0:0", state).unwrap_err();
         assert!(matches!(err, ServerError::TokensRequired { .. }), "{err:?}");
         let msg = err.to_string();
         assert!(msg.contains("chat token"), "{msg}");
@@ -912,13 +898,7 @@ fn on_loopback_without_tokens_the_routes_are_open_and_elsewhere_tokens_are_requi
     // With both tokens it starts.
     let mut state = AppState::new(Events::new());
     state.auth = tokens();
-    let server = Server::start_with(
-        ServerConfig {
-            bind: "0.0.0.0:0".parse().unwrap(),
-        },
-        state,
-    )
-    .unwrap();
+    let server = start_on("0.0.0.0:0", state).unwrap();
     let port = server.local_addr().port();
     let (status, _) = post_with(
         format!("127.0.0.1:{port}").parse().unwrap(),
@@ -936,13 +916,7 @@ fn on_loopback_without_tokens_the_routes_are_open_and_elsewhere_tokens_are_requi
 fn off_loopback_the_events_and_state_need_a_token() {
     let mut state = AppState::new(Events::new());
     state.auth = tokens();
-    let server = Server::start_with(
-        ServerConfig {
-            bind: "0.0.0.0:0".parse().unwrap(),
-        },
-        state,
-    )
-    .unwrap();
+    let server = start_on("0.0.0.0:0", state).unwrap();
     let addr: SocketAddr = format!("127.0.0.1:{}", server.local_addr().port())
         .parse()
         .unwrap();
