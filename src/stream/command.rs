@@ -12,8 +12,15 @@ use crate::media::SAMPLE_RATE;
 
 /// File descriptor on which ffmpeg reads the audio (`pipe:3`); video comes on stdin (`pipe:0`).
 pub(crate) const AUDIO_FD: i32 = 3;
-/// File descriptor on which ffmpeg writes the FLV copy for the push outputs (`pipe:4`).
+/// File descriptor on which ffmpeg writes the FLV copy for the push outputs and the
+/// recording's continuation (`pipe:4`).
 pub(crate) const FLV_FD: i32 = 4;
+/// Fragmented MP4 of a live recording: every fragment on disk as it is made, the moov written
+/// with the first fragment, once the first timestamps are known, so it has an edit list for
+/// the AAC priming (1024 samples; without it the first video frame lasted 54.7 ms and the video
+/// track sat 21.3 ms behind the audio's).
+const LIVE_MOVFLAGS: &str =
+    "+frag_keyframe+empty_moov+delay_moov+default_base_moof+use_metadata_tags";
 /// Index of each slave in the tee (ffmpeg names them so in "Slave muxer #N failed").
 pub(crate) const TEE_HLS: u32 = 0;
 pub(crate) const TEE_RECORDING: u32 = 1;
@@ -123,14 +130,12 @@ pub(crate) fn ffmpeg_args(cfg: &StreamConfig) -> Vec<OsString> {
             a.push(path.as_os_str().to_owned());
         }
         Outputs::Live {
-            hls_dir,
-            recording,
-            pushes,
+            hls_dir, recording, ..
         } => {
             // The MP4 and FLV in the tee need the codec headers out of band; MPEG-TS re-inserts
             // them before every keyframe itself.
             push(&["-flags", "+global_header", "-f", "tee"]);
-            a.push(tee_spec(hls_dir, recording, !pushes.is_empty()));
+            a.push(tee_spec(hls_dir, recording));
         }
     }
     a
@@ -152,11 +157,11 @@ fn video_filter(cfg: &StreamConfig) -> String {
     format!("{scale},format=yuv420p")
 }
 
-/// `[hls options]hls_dir/index.m3u8|[mp4 options]recording[|[flv options]pipe:4]`, escaped for
+/// `[hls options]hls_dir/index.m3u8|[mp4 options]recording|[flv options]pipe:4`, escaped for
 /// the tee muxer's two parsing levels (slave list split on `|`, then `key=value:` options).
 /// Every slave has `onfail=ignore`: a full disk under the recording or a broken preview must
 /// not stop the others; the failure is seen in ffmpeg's log (see `process::SlaveWatch`).
-fn tee_spec(hls_dir: &Path, recording: &Path, flv: bool) -> OsString {
+fn tee_spec(hls_dir: &Path, recording: &Path) -> OsString {
     let playlist = hls_dir.join(HLS_PLAYLIST);
     let segments = hls_dir.join(HLS_SEGMENT_PATTERN);
     let hls_opts = [
@@ -176,13 +181,7 @@ fn tee_spec(hls_dir: &Path, recording: &Path, flv: bool) -> OsString {
     ];
     let mp4_opts = [
         ("f", "mp4".to_owned()),
-        // delay_moov: the moov goes out with the first fragment, once the first timestamps are
-        // known, so it has an edit list for the AAC priming (1024 samples). Without it the first
-        // video frame lasted 54.7 ms and the video track sat 21.3 ms behind the audio's.
-        (
-            "movflags",
-            "+frag_keyframe+empty_moov+delay_moov+default_base_moof+use_metadata_tags".to_owned(),
-        ),
+        ("movflags", LIVE_MOVFLAGS.to_owned()),
         // Without this the slave's I/O buffer keeps the moov and fragments in memory: a file
         // killed after 5 s held only its 28-byte ftyp. With it, every finished fragment is on disk.
         ("flush_packets", "1".to_owned()),
@@ -205,16 +204,12 @@ fn tee_spec(hls_dir: &Path, recording: &Path, flv: bool) -> OsString {
             "\\'|",
         )
     };
-    let mut spec = format!(
-        "{}|{}",
+    OsString::from(format!(
+        "{}|{}|{}",
         slave(&hls_opts, &playlist),
-        slave(&mp4_opts, recording)
-    );
-    if flv {
-        spec.push('|');
-        spec.push_str(&slave(&flv_opts, Path::new(&format!("pipe:{FLV_FD}"))));
-    }
-    OsString::from(spec)
+        slave(&mp4_opts, recording),
+        slave(&flv_opts, Path::new(&format!("pipe:{FLV_FD}")))
+    ))
 }
 
 /// The relay of one push output: FLV on stdin (as the hub writes it: header, onMetaData,
@@ -223,7 +218,48 @@ fn tee_spec(hls_dir: &Path, recording: &Path, flv: bool) -> OsString {
 /// continues at the media time where the stream resumes. The global metadata (title, AI label)
 /// comes from the input's onMetaData and goes out in the output's.
 pub(crate) fn relay_args(push: &PushUrl) -> Vec<OsString> {
-    let mut a: Vec<OsString> = [
+    let mut a = relay_input();
+    a.extend(
+        [
+            "-copyts",
+            // A server that stops reading (hung, not closed) fails the write after 10 s.
+            "-rw_timeout",
+            "10000000",
+            "-f",
+            push.protocol().muxer(),
+        ]
+        .map(OsString::from),
+    );
+    if push.protocol().muxer() == "flv" {
+        a.extend(["-flvflags", "no_duration_filesize"].map(OsString::from));
+    }
+    a.push(OsString::from(push.secret_url()));
+    a
+}
+
+/// The relay that continues the recording after the tee's own stopped (a full disk): the FLV
+/// copied into a fragmented MP4 of its own at `path`, timestamps from 0.
+pub(crate) fn recording_relay_args(path: &Path) -> Vec<OsString> {
+    let mut a = relay_input();
+    a.extend(
+        [
+            "-f",
+            "mp4",
+            "-movflags",
+            LIVE_MOVFLAGS,
+            "-flush_packets",
+            "1",
+            "-y",
+        ]
+        .map(OsString::from),
+    );
+    a.push(path.as_os_str().to_owned());
+    a
+}
+
+/// A relay's input: the hub's FLV on stdin, every stream copied.
+fn relay_input() -> Vec<OsString> {
+    [
         "-hide_banner",
         "-nostats",
         "-loglevel",
@@ -240,21 +276,9 @@ pub(crate) fn relay_args(push: &PushUrl) -> Vec<OsString> {
         "0",
         "-c",
         "copy",
-        "-copyts",
-        // A server that stops reading (hung, not closed) fails the write after 10 s.
-        "-rw_timeout",
-        "10000000",
-        "-f",
-        push.protocol().muxer(),
     ]
-    .iter()
     .map(OsString::from)
-    .collect();
-    if push.protocol().muxer() == "flv" {
-        a.extend(["-flvflags", "no_duration_filesize"].map(OsString::from));
-    }
-    a.push(OsString::from(push.secret_url()));
-    a
+    .to_vec()
 }
 
 /// Backslash-escapes `specials` and whitespace, as `av_get_token` reads them.
@@ -308,22 +332,18 @@ mod tests {
 
     #[test]
     fn tee_spec_escapes_special_characters() {
-        let s = tee_spec(
-            &PathBuf::from("/tmp/a b:c|d"),
-            &PathBuf::from("/r|x.mp4"),
-            false,
-        );
+        let s = tee_spec(&PathBuf::from("/tmp/a b:c|d"), &PathBuf::from("/r|x.mp4"));
         let s = s.to_string_lossy();
         assert!(
             s.contains("hls_segment_filename=/tmp/a\\\\\\ b\\\\:c\\|d/seg_%06d.ts"),
             "{s}"
         );
-        assert!(s.ends_with("]/r\\|x.mp4"), "{s}");
+        assert!(s.contains("]/r\\|x.mp4|"), "{s}");
     }
 
     #[test]
-    fn pushes_add_an_flv_pipe_and_every_slave_may_fail_alone() {
-        let s = tee_spec(&PathBuf::from("/h"), &PathBuf::from("/r.mp4"), true);
+    fn the_flv_pipe_is_a_slave_and_every_slave_may_fail_alone() {
+        let s = tee_spec(&PathBuf::from("/h"), &PathBuf::from("/r.mp4"));
         let s = s.to_string_lossy();
         let slaves: Vec<&str> = s.split('|').collect();
         assert_eq!(slaves.len(), 3, "{s}");
@@ -340,5 +360,15 @@ mod tests {
         assert!(args.windows(2).any(|w| w == ["-f", "mpegts"]), "{args:?}");
         assert!(args.contains(&"-copyts".to_owned()));
         assert_eq!(args.last().map(String::as_str), Some(push.secret_url()));
+        let args: Vec<String> = recording_relay_args(Path::new("/r.part2.mp4"))
+            .into_iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            args.windows(2).any(|w| w == ["-movflags", LIVE_MOVFLAGS]),
+            "{args:?}"
+        );
+        assert!(!args.contains(&"-copyts".to_owned()));
+        assert_eq!(args.last().map(String::as_str), Some("/r.part2.mp4"));
     }
 }

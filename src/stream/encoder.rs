@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as AtomicOrdering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -126,18 +126,26 @@ impl Encoder {
         cfg.validate()?;
         let args = ffmpeg_args(cfg);
         let media_ms = Arc::new(AtomicU64::new(0));
-        let (pushes, watch) = match &cfg.outputs {
+        // Live: the tee's FLV copy feeds the pushes and, once the recording failed (`armed`),
+        // the recording's continuation.
+        let (pushes, continuation, watch) = match &cfg.outputs {
             Outputs::Live {
                 recording, pushes, ..
-            } => (
-                pushes.clone(),
-                Some(slave_watch(
+            } => {
+                let armed = Arc::new(AtomicBool::new(false));
+                let watch = slave_watch(
                     recording.clone(),
                     events.clone(),
                     Arc::clone(&media_ms),
-                )),
-            ),
-            Outputs::File { .. } => (Vec::new(), None),
+                    Arc::clone(&armed),
+                );
+                (
+                    pushes.clone(),
+                    Some((recording.clone(), armed)),
+                    Some(watch),
+                )
+            }
+            Outputs::File { .. } => (Vec::new(), None, None),
         };
         tracing::info!(
             ffmpeg = %opts.ffmpeg.display(),
@@ -149,7 +157,7 @@ impl Encoder {
             opts.search_path.as_deref(),
             &args,
             opts.stderr_log.as_deref(),
-            !pushes.is_empty(),
+            continuation.is_some(),
             watch,
         )?;
         let (video_tx, video_rx) = bounded::<Vec<u8>>(VIDEO_QUEUE);
@@ -165,7 +173,7 @@ impl Encoder {
                     search_path: opts.search_path.clone(),
                     events,
                 };
-                match Fanout::start(flv, &pushes, &ctx) {
+                match Fanout::start(flv, &pushes, continuation, &ctx) {
                     Ok(f) => Some(f),
                     Err(e) => {
                         let _ = child.kill();
@@ -463,9 +471,15 @@ fn join_writer(handle: JoinHandle<std::io::Result<()>>) -> std::io::Result<()> {
 }
 
 /// Watches the encoder's log for a tee slave giving up ("Slave muxer #N failed: ERR,
-/// continuing with ..."): the recording (disk full) raises `recording_failed`, the preview or
-/// the push pipe `output_down` without retry. The stream goes on either way.
-fn slave_watch(recording: PathBuf, events: Option<Events>, media_ms: Arc<AtomicU64>) -> LineWatch {
+/// continuing with ..."): the recording (disk full) raises `recording_failed` and sets
+/// `recording_failed` (its continuation starts), the preview or the push pipe `output_down`
+/// without retry. The stream goes on either way.
+fn slave_watch(
+    recording: PathBuf,
+    events: Option<Events>,
+    media_ms: Arc<AtomicU64>,
+    recording_failed: Arc<AtomicBool>,
+) -> LineWatch {
     Box::new(move |line: &str| {
         let Some(rest) = line.split("Slave muxer #").nth(1) else {
             return;
@@ -485,11 +499,13 @@ fn slave_watch(recording: PathBuf, events: Option<Events>, media_ms: Arc<AtomicU
         let pts = media_ms.load(AtomicOrdering::Relaxed) as f64 / 1000.0;
         let kind = match index {
             TEE_RECORDING => {
+                recording_failed.store(true, AtomicOrdering::Relaxed);
                 tracing::error!(
                     path = %recording.display(),
                     %error,
                     pts,
-                    "ALARM: the recording stopped being written; the stream and pushes go on. Free disk space; the next show starts a new recording"
+                    "ALARM: the recording stopped being written; the stream and pushes go on. Free disk space: the recording continues in {} (then .part3, ...) as soon as the disk takes it",
+                    super::fanout::part_path(&recording, 2).display()
                 );
                 EventKind::RecordingFailed {
                     path: recording.display().to_string(),

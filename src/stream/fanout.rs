@@ -1,5 +1,8 @@
 //! The push fan-out: the encoder's FLV copy (fd 4 of its ffmpeg) is read by one hub thread and
-//! handed to one thread per push output, each feeding its own relay ffmpeg (`-c copy`).
+//! handed to one thread per push output, each feeding its own relay ffmpeg (`-c copy`); and to
+//! one more, the recording's continuation, which sleeps until the encoder's own recording
+//! fails (a full disk) and then writes `NAME.part2.mp4`, `NAME.part3.mp4`, ... (a new part per
+//! attempt, with the same backoff), so the night is not lost once the disk has room again.
 //!
 //! Hub: parses tags, keeps the FLV header, onMetaData and the AVC/AAC sequence headers, and
 //! offers every audio/video tag to each output's bounded queue ([`PUSH_QUEUE_TAGS`]) with a
@@ -17,10 +20,11 @@
 //! [`PUSH_BACKOFF_START`], doubles up to [`PUSH_BACKOFF_CAP`], is jittered to 50–100 %, and
 //! starts over once a connection lasted [`PUSH_HEALTHY_AFTER`].
 
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader, PipeReader, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -29,7 +33,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounde
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use super::command::relay_args;
+use super::command::{recording_relay_args, relay_args};
 use super::config::{PUSH_BACKOFF_CAP, PUSH_BACKOFF_START, PUSH_HEALTHY_AFTER, PUSH_QUEUE_TAGS};
 use super::flv::{FILE_HEADER_LEN, FlvReader, Tag, TagKind};
 use super::process::{StderrTail, wait_or_kill};
@@ -101,17 +105,72 @@ struct Lane {
     skipping: bool,
 }
 
+/// Where an output's relay writes.
+#[derive(Clone)]
+enum Target {
+    Push(PushUrl),
+    /// The recording's continuation: dormant until `armed`, then part `part + 1` of `base`
+    /// at each connection.
+    Recording {
+        base: PathBuf,
+        armed: Arc<AtomicBool>,
+        part: u32,
+    },
+}
+
+impl Target {
+    /// The relay's arguments for the next connection.
+    fn next_args(&mut self) -> Vec<OsString> {
+        match self {
+            Target::Push(p) => relay_args(p),
+            Target::Recording { base, part, .. } => {
+                *part += 1;
+                let path = part_path(base, *part);
+                tracing::warn!(path = %path.display(), "ALARM: the recording continues in a new part");
+                recording_relay_args(&path)
+            }
+        }
+    }
+
+    /// Whether the output should be sending now.
+    fn active(&self) -> bool {
+        match self {
+            Target::Push(_) => true,
+            Target::Recording { armed, .. } => armed.load(Ordering::Relaxed),
+        }
+    }
+
+    /// A log line or error without secrets.
+    fn scrub(&self, text: &str) -> String {
+        match self {
+            Target::Push(p) => p.scrub(text),
+            Target::Recording { .. } => text.to_owned(),
+        }
+    }
+}
+
+/// Part `n` of a recording: `NAME.mp4` → `NAME.partN.mp4`.
+pub(crate) fn part_path(base: &Path, n: u32) -> PathBuf {
+    base.with_extension(format!("part{n}.mp4"))
+}
+
 /// The running fan-out: the hub thread and one thread per output.
 pub(crate) struct Fanout {
     hub: Option<JoinHandle<()>>,
+    /// The push outputs, in `--push` order.
     outputs: Vec<(Arc<Mutex<OutputStatus>>, JoinHandle<()>)>,
+    /// The recording's continuation, if any.
+    recording: Option<JoinHandle<()>>,
 }
 
 impl Fanout {
-    /// Starts the hub on `flv` (the encoder's FLV pipe) and one output thread per push.
+    /// Starts the hub on `flv` (the encoder's FLV pipe), one output thread per push and, with
+    /// `recording` (the encoder's recording and the flag its failure sets), the recording's
+    /// continuation.
     pub(crate) fn start(
         flv: PipeReader,
         pushes: &[PushUrl],
+        recording: Option<(PathBuf, Arc<AtomicBool>)>,
         ctx: &RelayContext,
     ) -> std::io::Result<Fanout> {
         let shared = Arc::new(Shared {
@@ -119,16 +178,15 @@ impl Fanout {
             hub_ts: AtomicU32::new(0),
         });
         let mut lanes = Vec::new();
-        let mut outputs = Vec::new();
-        for (i, push) in pushes.iter().enumerate() {
+        let mut spawn = |name: String, target: Target| -> std::io::Result<_> {
             let (tx, rx) = bounded::<Tag>(PUSH_QUEUE_TAGS);
             let status = Arc::new(Mutex::new(OutputStatus {
-                name: output_name(i, push),
+                name: name.clone(),
                 ..OutputStatus::default()
             }));
             let out = Output {
-                name: output_name(i, push),
-                push: push.clone(),
+                name,
+                target,
                 ctx: ctx.clone(),
                 shared: Arc::clone(&shared),
                 status: Arc::clone(&status),
@@ -143,14 +201,30 @@ impl Fanout {
                 status: Arc::clone(&status),
                 skipping: false,
             });
-            outputs.push((status, handle));
+            Ok((status, handle))
+        };
+        let mut outputs = Vec::new();
+        for (i, push) in pushes.iter().enumerate() {
+            outputs.push(spawn(output_name(i, push), Target::Push(push.clone()))?);
         }
+        let recording = match recording {
+            Some((base, armed)) => {
+                let target = Target::Recording {
+                    base,
+                    armed,
+                    part: 1,
+                };
+                Some(spawn("recording".to_owned(), target)?.1)
+            }
+            None => None,
+        };
         let hub = std::thread::Builder::new()
             .name("anchor-push-hub".into())
             .spawn(move || hub(flv, &shared, lanes))?;
         Ok(Fanout {
             hub: Some(hub),
             outputs,
+            recording,
         })
     }
 
@@ -164,6 +238,9 @@ impl Fanout {
     pub(crate) fn finish(mut self) -> Vec<OutputStatus> {
         if let Some(hub) = self.hub.take() {
             let _ = hub.join();
+        }
+        if let Some(r) = self.recording.take() {
+            let _ = r.join();
         }
         let outputs = std::mem::take(&mut self.outputs);
         outputs
@@ -279,7 +356,7 @@ struct Output {
     /// `#N` (1-based `--push` order) and the redacted URL: unique even when two pushes differ
     /// only in their keys.
     name: String,
-    push: PushUrl,
+    target: Target,
     ctx: RelayContext,
     shared: Arc<Shared>,
     status: Arc<Mutex<OutputStatus>>,
@@ -312,6 +389,9 @@ impl Output {
             }
             if tag.keyframe || !gop.is_empty() {
                 gop.push(tag.clone());
+            }
+            if !self.target.active() {
+                continue;
             }
             let mut batch = vec![tag];
             if relay.is_none() {
@@ -378,7 +458,7 @@ impl Output {
     /// Starts a relay and writes the FLV header, onMetaData and sequence headers.
     fn connect(&mut self) -> std::io::Result<Relay> {
         let mut cmd = Command::new(&self.ctx.ffmpeg);
-        cmd.args(relay_args(&self.push))
+        cmd.args(self.target.next_args())
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -395,7 +475,7 @@ impl Output {
         let tail = Arc::new(StderrTail::default());
         let stderr_thread = {
             let tail = Arc::clone(&tail);
-            let push = self.push.clone();
+            let target = self.target.clone();
             let name = self.name.clone();
             let status = Arc::clone(&self.status);
             let events = self.ctx.events.clone();
@@ -405,7 +485,7 @@ impl Output {
                 .spawn(move || {
                     relay_log(
                         stderr,
-                        &push,
+                        &target,
                         &name,
                         &tail,
                         &status,
@@ -468,7 +548,7 @@ impl Output {
                 .or_else(|| status.ok().map(|s| format!("the relay exited ({s})")))
                 .unwrap_or(reason);
         }
-        let reason = self.push.scrub(&reason);
+        let reason = self.target.scrub(&reason);
         if lasted >= PUSH_HEALTHY_AFTER {
             self.backoff.reset();
         }
@@ -500,7 +580,7 @@ impl Output {
 /// The relay's stderr: logged (redacted), tail kept, and "Output #0" marks the connection up.
 fn relay_log(
     stderr: std::process::ChildStderr,
-    push: &PushUrl,
+    target: &Target,
     name: &str,
     tail: &StderrTail,
     status: &Mutex<OutputStatus>,
@@ -515,7 +595,7 @@ fn relay_log(
             Ok(0) | Err(_) => break,
             Ok(_) => {}
         }
-        let line = push.scrub(String::from_utf8_lossy(&raw).trim_end());
+        let line = target.scrub(String::from_utf8_lossy(&raw).trim_end());
         if line.is_empty() {
             continue;
         }

@@ -21,8 +21,12 @@
 //! whole GOPs for that output only, so no output can slow the encoder. Each output feeds its own
 //! relay ffmpeg (`-c copy -copyts`; FLV for RTMP/RTMPS, MPEG-TS for SRT), starting every
 //! connection with the FLV header, onMetaData and the AVC/AAC sequence headers, then the tags
-//! from the next keyframe with their original timestamps: after a reconnect the platform's
-//! timeline continues at the media time where the stream resumed (monotonic). A failed output
+//! from the current GOP's keyframe (kept while the output was down; the next keyframe if that
+//! one went out before the failure) with their original timestamps: after a reconnect the
+//! platform's timeline continues at the media time where the stream resumed (monotonic). The
+//! same hub feeds the recording's continuation: when the tee's recording fails (a full disk),
+//! a relay writes `NAME.part2.mp4` from the GOP on air (a new part per attempt, with the same
+//! backoff) until the show ends. A failed output
 //! (unreachable, refused key, server restart, relay exit) is retried after a jittered
 //! exponential backoff ([`PUSH_BACKOFF_START`] 1 s, doubling to [`PUSH_BACKOFF_CAP`] 30 s,
 //! 50–100 % jitter, back to 1 s after [`PUSH_HEALTHY_AFTER`] connected), without touching the

@@ -643,7 +643,7 @@ fn enc_outputs_after(stats: &StreamStats, events: &Events) -> Vec<OutputStatus> 
 }
 
 #[test]
-fn a_full_disk_stops_only_the_recording_with_an_alarm() {
+fn a_full_disk_stops_only_the_recording_with_an_alarm_and_it_continues_in_parts() {
     use std::os::unix::fs::PermissionsExt;
     let dir = crate::testutil::tempdir().unwrap();
     // ffmpeg under a 400 kB file-size limit (the kernel refuses larger writes with EFBIG, as
@@ -698,6 +698,43 @@ fn a_full_disk_stops_only_the_recording_with_an_alarm() {
         .parse()
         .unwrap();
     assert!(d > 1.0 && d < 20.0, "recording lasts {d} s");
+    // The recording goes on in part 2 (from the GOP on air when it stopped), which plays and
+    // starts on a keyframe at 0; the relay writing it was up.
+    let part2 = dir.path().join("rec.part2.mp4");
+    let v = ffprobe_json(
+        &[
+            "-select_streams",
+            "v",
+            "-show_entries",
+            "packet=pts_time,flags",
+        ],
+        &part2,
+    );
+    let packets = v["packets"].as_array().expect("video packets in part 2");
+    assert!(
+        packets.len() > 30,
+        "part 2 has {} video packets",
+        packets.len()
+    );
+    assert!(
+        packets[0]["flags"]
+            .as_str()
+            .is_some_and(|f| f.starts_with('K')),
+        "{}",
+        packets[0]
+    );
+    eprintln!(
+        "recording stopped after {d:.2} s (alarm at {:.2} s); part 2 has {} frames",
+        alarm.0,
+        packets.len()
+    );
+    assert!(
+        events
+            .recent()
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::OutputUp { output } if output == "recording")),
+        "no output_up for the recording's continuation"
+    );
 }
 
 /// Reconnect cost and encoder speed with pushes. Run with:
