@@ -9,7 +9,7 @@
 //! - [`Outputs::Live`]: one `tee` muxer (each stream mapped once) writes the HLS preview
 //!   `hls_dir/index.m3u8` (2 s segments, 20 s sliding window, old segments deleted,
 //!   `EXT-X-PROGRAM-DATE-TIME`, independent segments), a fragmented MP4 recording that stays
-//!   playable if the process is killed, and, when there are pushes, an FLV copy on a pipe
+//!   playable if the process is killed, and an FLV copy on a pipe (pushes, recording continuation)
 //!   (fd 4). Every tee slave has `onfail=ignore`: a slave that fails is dropped and the others
 //!   go on; the encoder's log line "Slave muxer #N failed" raises `recording_failed` (the alarm
 //!   for a full disk: `ALARM` in the log) or `output_down` for the preview.
