@@ -177,6 +177,11 @@ pub struct HostReturn {
     pub at: f64,
     /// How long it ran before it was dropped again (or the soak ended).
     pub live_s: f64,
+    /// Back after a blip: the avatar never took the show, so there is nothing to hand back
+    /// (the host's picture returns with their frames).
+    pub after_blip: bool,
+    /// Seconds from the push starting to the feed being live again (`host_online`).
+    pub online_s: Option<f64>,
     /// Seconds from the push starting to `hand_back` (`None`: not handed back while it ran).
     pub hand_back_s: Option<f64>,
 }
@@ -202,6 +207,7 @@ impl HostFlaps {
             .filter(|f| matches!(f.kind, FaultKind::HostOnline | FaultKind::HostOffline))
             .collect();
         let mut r = HostFlaps::default();
+        let mut blip = false;
         for (i, f) in host.iter().enumerate() {
             let until = host.get(i + 1).map_or(end, |n| n.at);
             let first = |kind: &str| {
@@ -211,15 +217,20 @@ impl HostFlaps {
                     .map(|(t, _)| t - f.at)
             };
             match f.kind {
-                FaultKind::HostOffline => r.drops.push(HostDrop {
-                    at: f.at,
-                    blip: until - f.at < grace,
-                    picture_s: first("host_offline"),
-                    takeover_s: first("takeover"),
-                }),
+                FaultKind::HostOffline => {
+                    blip = until - f.at < grace;
+                    r.drops.push(HostDrop {
+                        at: f.at,
+                        blip,
+                        picture_s: first("host_offline"),
+                        takeover_s: first("takeover"),
+                    });
+                }
                 _ => r.returns.push(HostReturn {
                     at: f.at,
                     live_s: until - f.at,
+                    after_blip: blip,
+                    online_s: first("host_online"),
                     hand_back_s: first("hand_back"),
                 }),
             }
@@ -229,7 +240,8 @@ impl HostFlaps {
 
     /// The goal: every drop switches the picture within one keyframe interval, every drop
     /// longer than the grace period is taken over within grace + one keyframe interval, no
-    /// blip is, and every return that stays [`HOST_RETURN_SECS`] is handed back.
+    /// blip is, every return that stays [`HOST_RETURN_SECS`] after a takeover is handed back,
+    /// and every return brings the host's picture back (`host_online`).
     fn goal(&self, grace: f64) -> (String, bool) {
         let range = |v: Vec<f64>| {
             let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
@@ -251,8 +263,9 @@ impl HostFlaps {
         let due: Vec<&HostReturn> = self
             .returns
             .iter()
-            .filter(|r| r.live_s >= HOST_RETURN_SECS)
+            .filter(|r| !r.after_blip && r.live_s >= HOST_RETURN_SECS)
             .collect();
+        let online: Vec<Option<f64>> = self.returns.iter().map(|r| r.online_s).collect();
         let handed = due.iter().filter(|r| r.hand_back_s.is_some()).count();
         let ok = picture
             .iter()
@@ -261,16 +274,18 @@ impl HostFlaps {
                 .iter()
                 .all(|t| t.is_some_and(|s| s <= grace + KEYFRAME_SECS))
             && blips_taken == 0
-            && handed == due.len();
+            && handed == due.len()
+            && online.iter().all(Option::is_some);
         (
             format!(
-                "host feed dropped {} times ({} blips): picture to the avatar {} after the drop (goal ≤ {KEYFRAME_SECS} s), takeover {} (goal ≤ grace {grace} s + {KEYFRAME_SECS} s), {blips_taken} blips taken over (goal 0), handed back {handed} of {} returns that stayed ≥ {HOST_RETURN_SECS} s ({} in all), after {}",
+                "host feed dropped {} times ({} blips): picture to the avatar {} after the drop (goal ≤ {KEYFRAME_SECS} s), takeover {} (goal ≤ grace {grace} s + {KEYFRAME_SECS} s), {blips_taken} blips taken over (goal 0), handed back {handed} of {} returns after a takeover that stayed ≥ {HOST_RETURN_SECS} s ({} returns in all, the host's picture back after {}), after {}",
                 self.drops.len(),
                 self.drops.len() - long.len(),
                 range(picture.iter().flatten().copied().collect()),
                 range(takeover.iter().flatten().copied().collect()),
                 due.len(),
                 self.returns.len(),
+                range(online.iter().flatten().copied().collect()),
                 range(self.returns.iter().filter_map(|r| r.hand_back_s).collect()),
             ),
             ok,
@@ -721,4 +736,51 @@ fn write(out: &Path, r: &SoakReport) -> Result<(), SoakError> {
     let md = out.join("soak.md");
     std::fs::write(&md, r.markdown()).map_err(|e| SoakError::Write(md, e))?;
     plot::draw(&out.join("soak.png"), &r.samples, &r.faults)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fault(at: f64, kind: FaultKind) -> Fault {
+        Fault { at, kind }
+    }
+
+    fn events(list: &[(f64, &str)]) -> Vec<(f64, String)> {
+        list.iter().map(|(t, k)| (*t, (*k).to_owned())).collect()
+    }
+
+    /// A host cycle as the 1.5 h soak ran it: live, a blip, live again, gone.
+    #[test]
+    fn a_host_cycle_is_read_from_the_events() {
+        use FaultKind::{HostOffline, HostOnline};
+        let faults = [
+            fault(540.0, HostOnline),
+            fault(600.0, HostOffline),
+            fault(602.0, HostOnline),
+            fault(632.0, HostOffline),
+        ];
+        let ok = events(&[
+            (542.5, "host_online"),
+            (547.7, "hand_back"),
+            (601.0, "host_offline"),
+            (603.4, "host_online"),
+            (633.1, "host_offline"),
+            (637.1, "takeover"),
+        ]);
+        let h = HostFlaps::read(&faults, &ok, 5.0, 900.0);
+        assert_eq!(h.drops.len(), 2);
+        assert!(h.drops[0].blip && !h.drops[1].blip);
+        assert!((h.drops[1].takeover_s.unwrap() - 5.1).abs() < 1e-9);
+        assert!(h.returns[1].after_blip && h.returns[1].hand_back_s.is_none());
+        let (line, met) = h.goal(5.0);
+        assert!(met, "{line}");
+        // The blip taken over, or no picture back: not met.
+        let mut bad = ok.clone();
+        bad.push((601.5, "takeover".to_owned()));
+        bad.sort_by(|a, b| a.0.total_cmp(&b.0));
+        assert!(!HostFlaps::read(&faults, &bad, 5.0, 900.0).goal(5.0).1);
+        let lost: Vec<_> = ok.iter().filter(|e| e.0 != 603.4).cloned().collect();
+        assert!(!HostFlaps::read(&faults, &lost, 5.0, 900.0).goal(5.0).1);
+    }
 }
