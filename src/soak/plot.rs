@@ -1,5 +1,6 @@
-//! The soak's plot: RSS, file descriptors, threads and A/V drift over media time, one panel
-//! each, with the faults marked; drawn with plotters into a buffer, written as PNG.
+//! The soak's plot: RSS, file descriptors, threads and A/V drift over media time after the
+//! warm-up (the start-up would flatten the scale), one panel each, with the faults marked;
+//! drawn with plotters into a buffer, written as PNG.
 
 use std::path::Path;
 
@@ -37,9 +38,13 @@ fn register_font() -> Result<(), SoakError> {
     }
 }
 
-/// Draws `samples` (and `faults` as vertical lines) to `path`.
+/// Draws `samples` (and `faults` as vertical lines) after the warm-up to `path`.
 pub fn draw(path: &Path, samples: &[Sample], faults: &[Fault]) -> Result<(), SoakError> {
     register_font()?;
+    let end = samples.last().map_or(0.0, |s| s.media_s);
+    let start = super::WARMUP_SHARE * end;
+    let samples: Vec<&Sample> = samples.iter().filter(|s| s.media_s >= start).collect();
+    let (x_min, x_max) = (start / 3600.0, (end / 3600.0).max(start / 3600.0 + 1e-3));
     let panels: [Panel; 4] = [
         ("RSS (MiB)", |s| s.process.rss_mib),
         ("open file descriptors", |s| f64::from(s.process.fds)),
@@ -55,9 +60,8 @@ pub fn draw(path: &Path, samples: &[Sample], faults: &[Fault]) -> Result<(), Soa
         let root = BitMapBackend::with_buffer(&mut buf, (WIDTH, height)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(&e))?;
         let areas = root.split_evenly((panels.len(), 1));
-        let x_max = samples.last().map_or(1.0, |s| s.media_s / 3600.0).max(1e-3);
         for (area, (title, value)) in areas.iter().zip(panels) {
-            let ys: Vec<f64> = samples.iter().map(value).collect();
+            let ys: Vec<f64> = samples.iter().map(|s| value(s)).collect();
             let (mut lo, mut hi) = ys
                 .iter()
                 .fold((f64::MAX, f64::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
@@ -70,15 +74,15 @@ pub fn draw(path: &Path, samples: &[Sample], faults: &[Fault]) -> Result<(), Soa
                 .margin(8)
                 .x_label_area_size(28)
                 .y_label_area_size(60)
-                .build_cartesian_2d(0.0..x_max, (lo - pad)..(hi + pad))
+                .build_cartesian_2d(x_min..x_max, (lo - pad)..(hi + pad))
                 .map_err(|e| err(&e))?;
             chart
                 .configure_mesh()
-                .x_desc("media time (h)")
+                .x_desc("media time (h), after the warm-up")
                 .label_style(("sans-serif", 13))
                 .draw()
                 .map_err(|e| err(&e))?;
-            for f in faults {
+            for f in faults.iter().filter(|f| f.at >= start) {
                 let x = f.at / 3600.0;
                 chart
                     .draw_series(LineSeries::new(

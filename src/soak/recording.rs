@@ -81,6 +81,14 @@ fn measure(packets: &[Packet], fps: u32) -> Continuity {
     let mut audio_end: Option<f64> = None;
     let mut video: Vec<f64> = Vec::new();
     let mut audio: Vec<(f64, f64)> = Vec::new();
+    // Audio before the first video frame is the encoder's priming: at 0 with the video after
+    // it, or before 0 with a zero duration (an edit list); either way not part of the audio's
+    // continuity.
+    let first_video = packets
+        .iter()
+        .filter(|p| p.0 == 0)
+        .map(|p| p.2)
+        .fold(f64::INFINITY, f64::min);
     for &(stream, dts, pts, dur) in packets {
         let s = usize::from(stream.min(1));
         if dts <= last_dts[s] {
@@ -108,7 +116,7 @@ fn measure(packets: &[Packet], fps: u32) -> Continuity {
                     c.largest_gap_s = c.largest_gap_s.max(hole);
                 }
             }
-            audio_end = Some(pts + dur);
+            audio_end = (pts >= first_video - 1e-6).then_some(pts + dur);
             audio.push((pts, dur));
         }
     }
@@ -189,6 +197,14 @@ mod tests {
         let end = 469.0 * priming;
         shifted.push((1, end, end, priming));
         let c = measure(&shifted, 25);
+        assert!((c.start_offset_ms + 1000.0 * priming).abs() < 1e-6);
+        assert!((c.drift_end_ms - 5.333).abs() < 0.01, "{}", c.drift_end_ms);
+        assert_eq!((c.video_gaps, c.audio_gaps), (0, 0));
+        // The same with an edit list: the priming packet before 0, with no duration.
+        let mut edited = stream(None, None);
+        edited.insert(0, (1, -priming, -priming, 0.0));
+        let c = measure(&edited, 25);
+        assert_eq!((c.video_gaps, c.audio_gaps), (0, 0), "{c:?}");
         assert!((c.start_offset_ms + 1000.0 * priming).abs() < 1e-6);
         assert!((c.drift_end_ms - 5.333).abs() < 0.01, "{}", c.drift_end_ms);
         // 10 packets (213 ms) of audio never reached the encoder: the rest is 213 ms early.
