@@ -8,7 +8,7 @@
 //! ```
 //!
 //! `avatar` holds the avatar manifest and the generator of the default avatar; `media` the
-//! clock every stage shares. Chat and brain (viewer questions) plug into `show` later.
+//! clock every stage shares; `words` the Chinese word segmentation they share. Chat and brain (viewer questions) plug into `show` later.
 
 pub mod avatar;
 pub mod brain;
@@ -28,6 +28,7 @@ pub mod show;
 pub mod soak;
 pub mod stream;
 pub mod voice;
+pub mod words;
 
 #[cfg(test)]
 pub(crate) mod testutil;

@@ -496,7 +496,7 @@ fn name_aliases(products: &[Product]) -> Vec<Names> {
             if han.len() >= 2 {
                 add_to(&mut a, han[han.len() - 2..].iter().collect(), 2.0);
             }
-            let words: Vec<&str> = text::jieba()
+            let words: Vec<&str> = crate::words::jieba()
                 .cut(&name, false)
                 .into_iter()
                 .filter(|w| w.chars().count() >= 2 && w.chars().all(is_han) && !text::is_zh_stop(w))

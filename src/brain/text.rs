@@ -5,13 +5,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use jieba_rs::Jieba;
-
-/// jieba's default dictionary, loaded once per process (about 0.2 s) and shared read-only.
-pub(crate) fn jieba() -> &'static Jieba {
-    static JIEBA: OnceLock<Jieba> = OnceLock::new();
-    JIEBA.get_or_init(Jieba::new)
-}
+use crate::words::jieba;
 
 /// Full-width ASCII → ASCII, ideographic space → space, lowercase, whitespace collapsed, trimmed.
 pub(crate) fn normalize(text: &str) -> String {

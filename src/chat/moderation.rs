@@ -235,7 +235,7 @@ impl Moderator {
             ),
         ];
         // Load the segmenter now, not on the first homophone on air.
-        let _ = words::jieba();
+        let _ = crate::words::jieba();
         Moderator {
             words: WordIndex::new(&lists, AD_LAW_ALLOWED, PROFANITY_ALLOWED),
             phrases: Phrases::new(),

@@ -322,16 +322,26 @@ fn session(
         audio_w = audio_w.try_clone()?;
     }
     let write_fd = audio_w.as_raw_fd();
+    let parent = std::process::id();
     let mut cmd = Command::new(&cfg.ffmpeg);
     cmd.args(ffmpeg_args(cfg))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     // SAFETY: runs in the forked child before exec; it calls only the async-signal-safe
-    // dup2/fcntl on a descriptor that is open (we hold `audio_w` until spawn returns) and
-    // allocates nothing.
+    // prctl/dup2/fcntl on a descriptor that is open (we hold `audio_w` until spawn returns)
+    // and allocates nothing.
     unsafe {
         cmd.pre_exec(move || {
+            // A listening decoder never sees an EOF: if anchor dies (a crash, SIGKILL) it must
+            // die too, or it keeps the host port and the restarted show cannot listen. The
+            // signal follows the thread that spawned it, the supervisor, which outlives it.
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::getppid() as u32 != parent {
+                return Err(io::Error::from_raw_os_error(libc::ESRCH)); // anchor is gone
+            }
             if write_fd == AUDIO_FD {
                 let flags = libc::fcntl(write_fd, libc::F_GETFD);
                 if flags < 0 || libc::fcntl(write_fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0

@@ -859,7 +859,7 @@ fn kinds_serialize_snake_case() {
 #[ignore]
 fn bench() {
     use std::time::Instant;
-    let _ = super::words::jieba();
+    let _ = crate::words::jieba();
     let t0 = Instant::now();
     let built = Moderator::new(
         &SCRIPT_BANNED

@@ -3,10 +3,9 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::OnceLock;
 
+use crate::words::jieba;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use jieba_rs::Jieba;
 
 use super::normalize::{Compact, PinyinText, Plain, fold_str, is_han, is_word, pinyin_readings};
 
@@ -103,13 +102,6 @@ struct PinyinEntry {
     han: String,
     /// Byte offsets of its syllable boundaries in the pinyin pattern.
     bounds: Vec<usize>,
-}
-
-/// jieba's dictionary, loaded once per process (about 0.2 s), used to tell a homophone
-/// evasion (`醉好`) from an ordinary word that sounds the same (`醉驾`, `地衣`, `机制`).
-pub(super) fn jieba() -> &'static Jieba {
-    static JIEBA: OnceLock<Jieba> = OnceLock::new();
-    JIEBA.get_or_init(Jieba::new)
 }
 
 /// The compact form of an entry and its own word breaks.

@@ -7,9 +7,7 @@
 pub mod normalize;
 pub mod pinyin;
 
-use std::sync::OnceLock;
-
-use jieba_rs::Jieba;
+use crate::words::jieba;
 
 pub use normalize::normalize;
 
@@ -26,12 +24,6 @@ pub enum ZhToken {
     Latin(String),
     /// A pause from punctuation: `short` for ，、；：, long for 。！？….
     Pause { long: bool },
-}
-
-/// jieba's default dictionary, loaded once (about 0.2 s) and shared read-only.
-fn jieba() -> &'static Jieba {
-    static JIEBA: OnceLock<Jieba> = OnceLock::new();
-    JIEBA.get_or_init(Jieba::new)
 }
 
 /// Loads the segmentation dictionary now rather than on the first utterance.
