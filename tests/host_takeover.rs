@@ -515,3 +515,31 @@ fn a_1280x720_60fps_feed_without_audio_into_a_960x540_30fps_show() {
         rms(host_audio)
     );
 }
+
+/// A show that dies (SIGKILL, a crash) takes its host decoder with it: the decoder listening on
+/// the host port would otherwise outlive it, and the restarted show could not listen there.
+#[test]
+fn a_killed_show_frees_the_host_port() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let (_dir, path) = scratch();
+    let out = path.join("out");
+    let port = free_port();
+    let mut anchor = anchor_run(&out, port, (320, 180), &path.join("lipsync.json"));
+    wait_for(&out, "show_started", 1, 60, &mut anchor);
+    let bindable = || std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while bindable() {
+        assert!(Instant::now() < deadline, "the host input never listened");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    anchor.kill().expect("SIGKILL");
+    let _ = anchor.wait();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !bindable() {
+        assert!(
+            Instant::now() < deadline,
+            "port {port} still held 5 s after the show died: an orphaned decoder"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
