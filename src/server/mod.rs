@@ -213,7 +213,7 @@ impl Server {
         if !addr.ip().is_loopback() && !missing.is_empty() {
             return Err(ServerError::TokensRequired { addr, missing });
         }
-        state.guard_reads = !addr.ip().is_loopback();
+        state.guard_reads |= !addr.ip().is_loopback();
         let bind_err = |source: std::io::Error| {
             if source.kind() == std::io::ErrorKind::AddrInUse {
                 ServerError::AddrInUse { addr }

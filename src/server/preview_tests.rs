@@ -110,6 +110,9 @@ fn serve(hls: &Path, events: &Events, inbox: Option<crate::chat::Inbox>) -> Serv
         hls_dir: Some(hls.to_path_buf()),
         ai_label: LABEL.into(),
     };
+    // As off loopback: the event stream and the state need the token, so the page's cards and
+    // pop-ups below show that it sends it.
+    state.guard_reads = true;
     Server::start_with(
         ServerConfig {
             bind: "127.0.0.1:0".parse().unwrap(),

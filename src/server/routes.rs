@@ -33,7 +33,8 @@ pub struct AppState {
     /// Set to true once at shutdown; long-lived responses (event streams) end on it.
     shutdown: Arc<watch::Sender<bool>>,
     /// The event stream and state need a token too (either one): set by
-    /// [`super::Server::start_with`] on an address that is not loopback.
+    /// [`super::Server::start_with`] on an address that is not loopback (tests set it to see
+    /// the page take that path on loopback).
     pub(crate) guard_reads: bool,
 }
 
