@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use crate::words::jieba;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 use super::normalize::{Compact, PinyinText, Plain, fold_str, is_han, is_word, pinyin_readings};
+use crate::words::jieba;
 
 /// Which list a word is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
